@@ -48,9 +48,7 @@ def numerical_gradient(f: Callable[[FloatArray], Any], x: FloatArray, h: float =
     """
     check_floating(x)
     grad = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
-    for _ in it:
-        i = it.multi_index
+    for i in np.ndindex(x.shape):
         old = x[i].copy()
         try:
             x[i] = old + h

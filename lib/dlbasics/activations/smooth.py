@@ -6,7 +6,7 @@ import math
 from typing import Literal, NamedTuple
 
 import numpy as np
-from scipy.special import erf  # type: ignore[import-untyped]
+from scipy.special import erf
 
 from dlbasics._typing import FloatArray, check_floating
 from dlbasics.activations.saturating import sigmoid_forward

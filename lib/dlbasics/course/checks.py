@@ -81,7 +81,8 @@ def assert_close(
     if not err <= rtol:
         flat = np.argmax(np.abs(np.nan_to_num(a.astype(np.float64) - e.astype(np.float64), nan=np.inf)))
         idx = np.unravel_index(flat, a.shape) if a.ndim else ()
-        where = f" (largest difference at index {tuple(int(i) for i in idx)}: got {a[idx]!r}, expected {e[idx]!r})"
+        where = (f" (largest difference at index {tuple(int(i) for i in idx)}: "
+                 f"got {float(a[idx]):.10g}, expected {float(e[idx]):.10g})")
         raise AssertionError(f"{name}: relative error {err:.3g} exceeds {rtol:g}{where}{_hint(hint)}")
 
 
@@ -99,7 +100,7 @@ def no_warnings(*, name: str = "your function", hint: str | None = None) -> Iter
     """Fail if the body emits any warning (e.g. ``RuntimeWarning: overflow in exp``)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with np.errstate(all="warn"):
+        with np.errstate(over="warn", divide="warn", invalid="warn", under="ignore"):
             yield
     if caught:
         w = caught[0]

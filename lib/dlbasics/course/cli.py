@@ -1,0 +1,93 @@
+"""The ``dlb`` command: release assignments, grade a class, check a notebook.
+
+Instructors::
+
+    dlb release ps2_activations          # solutions/ -> exercises/ (student version) and the gradebook
+    dlb release --all
+    dlb grade ps2_activations SUBMISSIONS_DIR [--out DIR]
+
+Students::
+
+    dlb check exercises/ps2_activations/ps2_activations.ipynb   # run the visible tests
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from dlbasics.course.course import Course, CourseError, find_root
+
+
+def _release(args: argparse.Namespace) -> int:
+    course = Course(find_root())
+    names = course.assignments() if args.all else args.assignment
+    if not names:
+        print("error: name an assignment or use --all", file=sys.stderr)
+        return 2
+    for name in names:
+        t0 = time.perf_counter()
+        out = course.release(name)
+        print(f"released {name} -> {out.relative_to(course.root)} ({time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from dlbasics.course.grade import grade_class, summary
+
+    course = Course(find_root())
+    t0 = time.perf_counter()
+    out = Path(args.out) if args.out else course.grading_dir / "exports" / args.assignment
+    results = grade_class(course, args.assignment, Path(args.submissions), out_dir=out, feedback=not args.no_feedback)
+    print(summary(results))
+    print(f"grades: {out / 'grades.csv'}")
+    if not args.no_feedback:
+        print(f"feedback: {out / 'feedback'}/<student>.html")
+    print(f"total {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from dlbasics.course.student import check_notebook
+
+    report = check_notebook(Path(args.notebook), timeout=args.timeout)
+    print(report.text())
+    return 0 if report.all_passed else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dlb", description="Deep Learning Basics course tools")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("release", help="generate student versions in exercises/ from solutions/")
+    r.add_argument("assignment", nargs="*", help="assignment name(s), e.g. ps2_activations")
+    r.add_argument("--all", action="store_true", help="every assignment in solutions/")
+    r.set_defaults(func=_release)
+
+    g = sub.add_parser("grade", help="autograde a folder of submissions and export grades.csv and feedback")
+    g.add_argument("assignment")
+    g.add_argument("submissions", help="folder: <student>/<assignment>/*.ipynb, <student>/*.ipynb or <student>.ipynb")
+    g.add_argument("--out", help="output folder (default grading/exports/<assignment>)")
+    g.add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
+    g.set_defaults(func=_grade)
+
+    c = sub.add_parser("check", help="run a notebook and report its visible tests (for students)")
+    c.add_argument("notebook")
+    c.add_argument("--timeout", type=int, default=120, help="seconds per cell")
+    c.set_defaults(func=_check)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except CourseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

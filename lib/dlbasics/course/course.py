@@ -1,0 +1,120 @@
+"""The course directory and nbgrader, driven through its Python API.
+
+One :class:`Course` is a directory laid out as nbgrader expects, configured by the
+repository's ``nbgrader_config.py`` (``solutions/`` is the source directory,
+``exercises/`` the release directory, ``grading/`` holds submissions, autograded
+copies, feedback and the SQLite gradebook). The API is used in-process, so a
+class's grading pays nbgrader's start-up once, not once per student.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+CONFIG_NAME = "nbgrader_config.py"
+
+
+class CourseError(RuntimeError):
+    """An instructor-facing error with a message that says what to do."""
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The nearest directory at or above ``start`` (default: cwd) holding ``nbgrader_config.py``."""
+    here = (start or Path.cwd()).resolve()
+    for d in (here, *here.parents):
+        if (d / CONFIG_NAME).is_file() and (d / "solutions").is_dir():
+            return d
+    raise CourseError(
+        f"no course found at or above {here}: expected a directory with {CONFIG_NAME} and solutions/"
+    )
+
+
+def _hide_hidden_tests_config(c: Config) -> None:
+    """Feedback shows which check failed and its message, never the hidden test code."""
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+
+    from dlbasics.course.feedback import ShortenTracebacks
+
+    c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ShortenTracebacks, CSSHTMLHeaderPreprocessor]
+
+
+def _ensure_env_bin_on_path() -> None:
+    """nbgrader runs ``alembic`` from PATH: make this environment's bin/ come first."""
+    bin_dir = str(Path(sys.executable).parent)
+    parts = os.environ.get("PATH", "").split(os.pathsep)
+    if parts[:1] != [bin_dir]:
+        os.environ["PATH"] = os.pathsep.join([bin_dir, *[p for p in parts if p != bin_dir]])
+
+
+@dataclass
+class Course:
+    """A course directory: ``root/solutions/<assignment>/<notebook>.ipynb`` and nbgrader's state."""
+
+    root: Path
+    config_file: Path | None = None
+
+    def __post_init__(self) -> None:
+        self.root = Path(self.root).resolve()
+        if self.config_file is None:
+            self.config_file = self.root / CONFIG_NAME
+
+    @property
+    def grading_dir(self) -> Path:
+        return self.root / "grading"
+
+    @property
+    def db_path(self) -> Path:
+        return self.grading_dir / "gradebook.db"
+
+    def source_notebooks(self, assignment: str) -> list[Path]:
+        d = self.root / "solutions" / assignment
+        nbs = sorted(p for p in d.glob("*.ipynb") if not p.name.startswith("."))
+        if not nbs:
+            raise CourseError(f"assignment {assignment!r} not found: no notebooks in {d}")
+        return nbs
+
+    def assignments(self) -> list[str]:
+        return sorted(p.name for p in (self.root / "solutions").iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+    def config(self, **release_overrides: Any) -> Config:
+        """The repository's nbgrader config, re-rooted at this course directory."""
+        c = Config()
+        if self.config_file and Path(self.config_file).is_file():
+            loader = PyFileConfigLoader(Path(self.config_file).name, path=str(Path(self.config_file).parent))
+            c.merge(loader.load_config())
+        c.CourseDirectory.root = str(self.root)
+        c.CourseDirectory.db_url = "sqlite:///" + str(self.db_path)
+        c.CourseDirectory.submitted_directory = os.path.join("grading", "submitted")
+        c.CourseDirectory.autograded_directory = os.path.join("grading", "autograded")
+        c.CourseDirectory.feedback_directory = os.path.join("grading", "feedback")
+        for key, value in release_overrides.items():
+            setattr(c.CourseDirectory, key, value)
+        _hide_hidden_tests_config(c)
+        c.NbGraderAPI.log_level = "WARN"
+        return c
+
+    def api(self, **overrides: Any) -> Any:
+        from nbgrader.apps import NbGraderAPI
+
+        _ensure_env_bin_on_path()
+        self.grading_dir.mkdir(parents=True, exist_ok=True)
+        return NbGraderAPI(config=self.config(**overrides))
+
+    def release(self, assignment: str, *, release_dir: str = "exercises") -> Path:
+        """Generate the student version of ``assignment`` into ``root/<release_dir>/`` (and the gradebook)."""
+        self.source_notebooks(assignment)
+        api = self.api(release_directory=release_dir)
+        result = api.generate_assignment(assignment, force=True, create=True)
+        if not result.get("success"):
+            raise CourseError(
+                f"nbgrader could not generate {assignment}:\n{result.get('error') or result.get('log')}"
+            )
+        return self.root / release_dir / assignment

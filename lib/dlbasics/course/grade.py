@@ -1,0 +1,234 @@
+"""Grade a class: collect a folder of submissions, autograde with nbgrader, export grades.
+
+Accepted layouts for the submissions folder:
+
+* nbgrader's ``<dir>/<student>/<assignment>/<notebook>.ipynb`` (or ``<dir>/<student>/<notebook>.ipynb``);
+* a flat folder of ``<student>.ipynb`` files, as an LMS download gives.
+
+Every submission ends as a row of the grades CSV. One that cannot be graded
+(invalid JSON, no notebook, nbgrader failing) scores 0 with the reason in the row,
+and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import nbformat
+
+from dlbasics.course.course import Course, CourseError
+
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+@dataclass
+class Submission:
+    """One student's submission as found in the input folder."""
+
+    student: str
+    notebook: Path | None
+    problem: str = ""
+
+
+@dataclass
+class Result:
+    """The outcome of grading one student."""
+
+    student: str
+    status: str  # "graded" or "failed"
+    reason: str = ""
+    score: float = 0.0
+    max_score: float = 0.0
+    cells: dict[str, float | None] = field(default_factory=dict)  # None: awaiting manual grading
+    seconds: float = 0.0
+
+
+def student_id(name: str) -> str:
+    """A safe student id from a file or folder name."""
+    sid = _SAFE.sub("_", name).strip("._")
+    if not sid:
+        raise CourseError(f"cannot derive a student id from {name!r}")
+    return sid
+
+
+def discover(submissions: Path, assignment: str) -> list[Submission]:
+    """Find each student's notebook in ``submissions`` (nbgrader layout or a flat folder)."""
+    submissions = Path(submissions)
+    if not submissions.is_dir():
+        raise CourseError(f"submissions folder not found: {submissions}")
+    found: list[Submission] = []
+    for entry in sorted(submissions.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_file() and entry.suffix == ".ipynb":
+            found.append(Submission(student_id(entry.stem), entry))
+        elif entry.is_dir():
+            folder = entry / assignment if (entry / assignment).is_dir() else entry
+            nbs = sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
+            sid = student_id(entry.name)
+            if not nbs:
+                found.append(Submission(sid, None, f"no notebook found in {folder}"))
+            elif len(nbs) > 1:
+                found.append(Submission(sid, nbs[0], f"{len(nbs)} notebooks found; graded {nbs[0].name}"))
+            else:
+                found.append(Submission(sid, nbs[0]))
+    seen: set[str] = set()
+    for s in found:
+        if s.student in seen:
+            raise CourseError(f"two submissions map to the same student id {s.student!r}")
+        seen.add(s.student)
+    return found
+
+
+def _place(course: Course, assignment: str, notebook_name: str, sub: Submission) -> str:
+    """Copy a submission into nbgrader's submitted/ layout; return a problem string or ''."""
+    dest_dir = course.grading_dir / "submitted" / sub.student / assignment
+    if dest_dir.exists():
+        shutil.rmtree(dest_dir)
+    if sub.notebook is None:
+        return sub.problem
+    try:
+        nb = nbformat.read(str(sub.notebook), as_version=4)
+    except Exception as exc:  # invalid JSON, wrong schema, unreadable file
+        return f"invalid notebook ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    # Whatever the student named the file, it is graded as the assignment's notebook.
+    nbformat.write(nb, str(dest_dir / notebook_name))
+    return ""
+
+
+def _read_scores(course: Course, assignment: str, student: str) -> tuple[dict[str, float | None], float]:
+    """Points per graded cell (None where a person still has to grade it) and nbgrader's total."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook("sqlite:///" + str(course.db_path)) as gb:
+        sub = gb.find_submission(assignment, student)
+        cells: dict[str, float | None] = {}
+        for nb in sub.notebooks:
+            for g in nb.grades:
+                cells[g.name] = None if g.needs_manual_grade else float(g.score or 0.0)
+        return cells, float(sub.score)
+
+
+def _max_scores(course: Course, assignment: str) -> dict[str, float]:
+    """Every graded cell's points, autograded tests first, then manually graded answers."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook("sqlite:///" + str(course.db_path)) as gb:
+        a = gb.find_assignment(assignment)
+        cells = [c for nb in a.notebooks for c in nb.grade_cells]
+        ordered = [c for c in cells if c.cell_type == "code"] + [c for c in cells if c.cell_type != "code"]
+        return {c.name: float(c.max_score) for c in ordered}
+
+
+def grade_class(
+    course: Course,
+    assignment: str,
+    submissions: Path,
+    *,
+    out_dir: Path | None = None,
+    feedback: bool = True,
+    progress: bool = True,
+) -> list[Result]:
+    """Grade every submission in ``submissions``; write ``grades.csv`` and feedback; return the results."""
+    notebooks = course.source_notebooks(assignment)
+    if len(notebooks) != 1:
+        raise CourseError(f"{assignment} has {len(notebooks)} notebooks; one per assignment is supported")
+    notebook_name = notebooks[0].name
+    subs = discover(submissions, assignment)
+    api = course.api(release_directory=str(Path("grading") / "release"))
+    # (Re)generate from solutions/: this records the assignment's tests in the gradebook.
+    gen = api.generate_assignment(assignment, force=True, create=True)
+    if not gen.get("success"):
+        raise CourseError(f"could not generate {assignment} from solutions/:\n{gen.get('error')}")
+    max_scores = _max_scores(course, assignment)
+    total = sum(max_scores.values())
+    results: list[Result] = []
+    for i, sub in enumerate(subs, 1):
+        t0 = time.perf_counter()
+        problem = _place(course, assignment, notebook_name, sub)  # fatal: nothing to grade
+        note = sub.problem if sub.notebook is not None else ""  # e.g. several notebooks handed in
+        if problem:
+            results.append(Result(sub.student, "failed", problem, 0.0, total))
+        else:
+            res = api.autograde(assignment, sub.student, force=True, create=True)
+            if not res.get("success"):
+                err = (res.get("error") or res.get("log") or "").strip().splitlines()
+                results.append(Result(sub.student, "failed", "autograde failed: " + (err[-1] if err else "unknown"), 0.0, total))
+            else:
+                cells, score = _read_scores(course, assignment, sub.student)
+                results.append(Result(sub.student, "graded", note, score, total, cells))
+                if feedback:
+                    api.generate_feedback(assignment, sub.student, force=True)
+        results[-1].seconds = time.perf_counter() - t0
+        if progress:
+            r = results[-1]
+            print(f"[{i}/{len(subs)}] {r.student}: {r.status} {r.score:g}/{r.max_score:g} {r.reason}", file=sys.stderr)
+    out = Path(out_dir) if out_dir else course.grading_dir / "exports" / assignment
+    write_csv(out / "grades.csv", results, list(max_scores))
+    if feedback:
+        _copy_feedback(course, assignment, out / "feedback")
+    return results
+
+
+def write_csv(path: Path, results: Iterable[Result], cell_names: list[str]) -> None:
+    """One row per student: status, reason, total, max and the points of every autograded test cell."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["student", "status", "reason", "score", "max_score", "awaiting_manual_grading", *cell_names])
+        for r in results:
+            pending = [c for c in cell_names if c in r.cells and r.cells[c] is None]
+            w.writerow([
+                r.student, r.status, r.reason, f"{r.score:g}", f"{r.max_score:g}", " ".join(pending),
+                *["" if r.cells.get(c, 0.0) is None else f"{r.cells.get(c) or 0.0:g}" for c in cell_names],
+            ])
+
+
+def _copy_feedback(course: Course, assignment: str, dest: Path) -> None:
+    src_root = course.grading_dir / "feedback"
+    if dest.exists():
+        shutil.rmtree(dest)
+    for html in sorted(src_root.glob(f"*/{assignment}/*.html")):
+        student = html.parent.parent.name
+        target = dest / f"{student}.html"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(html, target)
+
+
+def summary(results: list[Result]) -> str:
+    """A closing summary: counts, mean score, failures with reasons, most-failed tests."""
+    graded = [r for r in results if r.status == "graded"]
+    failed = [r for r in results if r.status != "graded"]
+    lines = [f"{len(results)} submissions: {len(graded)} graded, {len(failed)} could not be graded"]
+    if results:
+        mx = max((r.max_score for r in results), default=0.0)
+        mean = sum(r.score for r in results) / len(results)
+        lines.append(f"mean score {mean:.2f} / {mx:g}")
+        per = [r.seconds for r in results]
+        lines.append(f"time per submission: mean {sum(per) / len(per):.2f} s")
+    for r in failed:
+        lines.append(f"  {r.student}: {r.reason}")
+    misses: dict[str, int] = {}
+    for r in graded:
+        for name, pts in r.cells.items():
+            if pts is not None and pts <= 0:
+                misses[name] = misses.get(name, 0) + 1
+    if misses:
+        lines.append("tests most often failed:")
+        for name, n in sorted(misses.items(), key=lambda kv: (-kv[1], kv[0]))[:8]:
+            lines.append(f"  {name}: {n}/{len(graded)}")
+    return "\n".join(lines)
+
+
+def results_by_student(results: list[Result]) -> dict[str, Result]:
+    return {r.student: r for r in results}
+
+
