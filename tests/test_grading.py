@@ -1,0 +1,168 @@
+"""Grading round trips with the real nbgrader: reference answers, the blank student version, the bug zoo,
+broken and renamed submissions, and the instructor's `dlb grade` command."""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from dlbasics.course.grade import Result, grade_class
+from dlbasics.course.synthetic import write_solution_submission
+from tests.grading_helpers import ROOT, assignments, make_course
+
+
+def with_bugzoo() -> list[str]:
+    return [a for a in assignments() if importlib.util.find_spec(f"tests.bugzoo.{a}") is not None]
+
+
+def bugs(assignment: str) -> list[Any]:
+    return list(importlib.import_module(f"tests.bugzoo.{assignment}").BUGS)
+
+
+def points(assignment: str) -> tuple[dict[str, float], dict[str, float]]:
+    """(autograded test cell -> points, manually graded cell -> points), read from the source notebook."""
+    nb = nbformat.read(str(next((ROOT / "solutions" / assignment).glob("*.ipynb"))), as_version=4)
+    auto: dict[str, float] = {}
+    manual: dict[str, float] = {}
+    for cell in nb.cells:
+        m = cell.metadata.get("nbgrader", {})
+        if m.get("grade"):
+            (manual if m.get("solution") else auto)[m["grade_id"]] = float(m["points"])
+    return auto, manual
+
+
+class Graded:
+    def __init__(self, assignment: str, results: list[Result], csv_path: Path, course_root: Path) -> None:
+        self.assignment = assignment
+        self.by_student = {r.student: r for r in results}
+        self.csv_path = csv_path
+        self.root = course_root
+
+
+@pytest.fixture(scope="module", params=with_bugzoo())
+def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Graded:
+    assignment: str = request.param
+    tmp = tmp_path_factory.mktemp(assignment)
+    course = make_course(tmp / "course", [assignment])
+    release = course.release(assignment, release_dir="release")
+    source_nb = next((course.root / "solutions" / assignment).glob("*.ipynb"))
+    release_nb = release / source_nb.name
+    subs = tmp / "submissions"
+    subs.mkdir()
+    # flat layout, as an LMS download
+    write_solution_submission(source_nb, release_nb, subs / "reference.ipynb")
+    (subs / "blank.ipynb").write_bytes(release_nb.read_bytes())
+    (subs / "broken_json.ipynb").write_text('{"cells": [', encoding="utf-8")
+    # nbgrader layout, with the notebook renamed by the student
+    write_solution_submission(source_nb, release_nb, subs / "renamed" / assignment / "my work (1).ipynb")
+    for bug in bugs(assignment):
+        write_solution_submission(source_nb, release_nb, subs / f"bug_{bug.name}.ipynb", replace={bug.cell: (bug.old, bug.new)})
+    out = tmp / "export"
+    results = grade_class(course, assignment, subs, out_dir=out, progress=False)
+    return Graded(assignment, results, out / "grades.csv", course.root)
+
+
+@pytest.mark.slow
+def test_reference_answers_score_full_marks(graded: Graded) -> None:
+    auto, manual = points(graded.assignment)
+    for student in ("reference", "renamed"):
+        r = graded.by_student[student]
+        assert r.status == "graded", f"{student}: {r.reason}"
+        lost = {c: r.cells.get(c) for c, p in auto.items() if r.cells.get(c) != p}
+        assert not lost, f"{student}: the reference solution lost points in {lost}"
+        assert r.score == sum(auto.values())
+        assert all(r.cells.get(c) is None for c in manual), "written answers await a person's grade"
+
+
+@pytest.mark.slow
+def test_blank_student_version_scores_zero_without_crashing(graded: Graded) -> None:
+    auto, manual = points(graded.assignment)
+    r = graded.by_student["blank"]
+    assert r.status == "graded", f"the unmodified student version must be graded, not fail: {r.reason}"
+    assert r.score == 0, f"blank version scored {r.score}: {[c for c, s in r.cells.items() if s]}"
+    assert set(auto) <= set(r.cells), "every test cell must have been graded"
+
+
+@pytest.mark.slow
+def test_bug_zoo_each_bug_loses_exactly_its_named_tests(graded: Graded) -> None:
+    auto, _ = points(graded.assignment)
+    zoo = bugs(graded.assignment)
+    assert len(zoo) >= 5, "each assignment's bug zoo needs at least 5 known-wrong implementations"
+    problems = []
+    for bug in zoo:
+        r = graded.by_student[f"bug_{bug.name}"]
+        assert r.status == "graded", f"{bug.name}: {r.reason}"
+        assert bug.loses, f"{bug.name}: a bug must name the tests it loses"
+        lost = {c for c, p in auto.items() if (r.cells.get(c) or 0.0) < p}
+        if lost != set(bug.loses):
+            problems.append(f"{bug.name} ({bug.why}): expected to lose {sorted(bug.loses)}, lost {sorted(lost)}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.slow
+def test_every_submission_is_a_csv_row_with_a_reason_when_ungraded(graded: Graded) -> None:
+    with open(graded.csv_path, newline="", encoding="utf-8") as f:
+        rows = {row["student"]: row for row in csv.DictReader(f)}
+    assert set(rows) == set(graded.by_student)
+    broken = rows["broken_json"]
+    assert broken["status"] == "failed" and broken["score"] == "0"
+    assert "invalid notebook" in broken["reason"]
+    auto, _ = points(graded.assignment)
+    assert float(rows["reference"]["score"]) == sum(auto.values())
+    for cell in auto:
+        assert cell in rows["reference"], f"grades.csv lacks a column for {cell}"
+
+
+@pytest.mark.slow
+def test_feedback_shows_failures_but_not_hidden_test_code(graded: Graded) -> None:
+    source = next((ROOT / "solutions" / graded.assignment).glob("*.ipynb")).read_text(encoding="utf-8")
+    hidden_lines = set()
+    for block in re.findall(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", json_unescape(source), re.S):
+        hidden_lines |= {ln.strip() for ln in block.splitlines() if len(ln.strip()) > 25}
+    assert hidden_lines, "the assignment should have hidden tests"
+    zoo = bugs(graded.assignment)
+    fb_dir = graded.csv_path.parent / "feedback"
+    html = (fb_dir / f"bug_{zoo[0].name}.html").read_text(encoding="utf-8")
+    assert "AssertionError" in html or "Error" in html, "feedback must show which check failed"
+    import html as html_mod
+
+    text = html_mod.unescape(re.sub(r"<[^>]+>", "", html))
+    leaked = [ln for ln in hidden_lines if ln in text]
+    assert not leaked, f"feedback reveals hidden test code: {leaked[:3]}"
+
+
+def json_unescape(text: str) -> str:
+    import json
+
+    nb = json.loads(text)
+    return "\n".join("".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in nb["cells"])
+
+
+@pytest.mark.slow
+def test_instructor_command_grades_a_folder(tmp_path: Path) -> None:
+    assignment = with_bugzoo()[0]
+    course = make_course(tmp_path / "course", [assignment])
+    release = course.release(assignment, release_dir="release")
+    source_nb = next((course.root / "solutions" / assignment).glob("*.ipynb"))
+    subs = tmp_path / "inbox"
+    write_solution_submission(source_nb, release / source_nb.name, subs / "ada" / assignment / source_nb.name)
+    (subs / "bo.ipynb").parent.mkdir(parents=True, exist_ok=True)
+    (subs / "bo.ipynb").write_text("not a notebook", encoding="utf-8")
+    dlb = Path(sys.executable).parent / "dlb"
+    proc = subprocess.run([str(dlb), "grade", assignment, str(subs), "--out", str(tmp_path / "out")],
+                          cwd=course.root, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "2 submissions: 1 graded, 1 could not be graded" in proc.stdout, proc.stdout
+    rows = list(csv.DictReader(open(tmp_path / "out" / "grades.csv", newline="", encoding="utf-8")))
+    assert [r["student"] for r in rows] == ["ada", "bo"]
+    auto, _ = points(assignment)
+    assert float(rows[0]["score"]) == sum(auto.values())
+    assert (tmp_path / "out" / "feedback" / "ada.html").is_file()
