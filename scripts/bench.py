@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -76,7 +77,7 @@ def bench_nbgrader_cli(course: Course, assignment: str, subs: Path) -> float:
     t0 = time.perf_counter()
     proc = subprocess.run([str(BIN / "nbgrader"), "autograde", assignment, "--force"],
                           cwd=course.root, capture_output=True, text=True,
-                          env={**__import__("os").environ, "PATH": f"{BIN}:{__import__('os').environ.get('PATH', '')}"})
+                          env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"})
     elapsed = time.perf_counter() - t0
     if proc.returncode != 0:
         print(f"warning: nbgrader autograde exited {proc.returncode}", file=sys.stderr)
@@ -89,7 +90,7 @@ def main() -> int:
     ap.add_argument("--assignment", default="ps2_activations")
     ap.add_argument("--skip-book", action="store_true")
     args = ap.parse_args()
-    results: dict[str, object] = {"machine": f"{platform.node()} {platform.processor()} cpus={__import__('os').cpu_count()}"}
+    results: dict[str, object] = {"machine": f"{platform.node()} {platform.processor()} cpus={os.cpu_count()}"}
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         if not args.skip_book:
