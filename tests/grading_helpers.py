@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def make_course(tmp: Path, assignments: list[str]) -> Course:
     """A fresh course in ``tmp`` with the repository's nbgrader_config.py and the given source assignments."""
+    tmp.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "nbgrader_config.py", tmp / "nbgrader_config.py")
     for a in assignments:
         shutil.copytree(ROOT / "solutions" / a, tmp / "solutions" / a)
