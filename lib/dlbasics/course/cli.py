@@ -40,7 +40,8 @@ def _grade(args: argparse.Namespace) -> int:
     course = Course(find_root())
     t0 = time.perf_counter()
     out = Path(args.out) if args.out else course.grading_dir / "exports" / args.assignment
-    results = grade_class(course, args.assignment, Path(args.submissions), out_dir=out, feedback=not args.no_feedback)
+    results = grade_class(course, args.assignment, Path(args.submissions), out_dir=out,
+                          feedback=not args.no_feedback, workers=args.workers)
     print(summary(results))
     print(f"grades: {out / 'grades.csv'}")
     if not args.no_feedback:
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("submissions", help="folder: <student>/<assignment>/*.ipynb, <student>/*.ipynb or <student>.ipynb")
     g.add_argument("--out", help="output folder (default grading/exports/<assignment>)")
     g.add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
+    g.add_argument("--workers", type=int, default=None, help="parallel grading processes (default: one per CPU)")
     g.set_defaults(func=_grade)
 
     c = sub.add_parser("check", help="run a notebook and report its visible tests (for students)")

@@ -10,6 +10,7 @@ class's grading pays nbgrader's start-up once, not once per student.
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +75,19 @@ class Course:
     def db_path(self) -> Path:
         return self.grading_dir / "gradebook.db"
 
+    @property
+    def db_url(self) -> str:
+        """SQLite with a 60 s busy timeout: parallel graders wait for the write lock instead of failing."""
+        return f"sqlite:///{self.db_path}?timeout=60"
+
+    def enable_wal(self) -> None:
+        """Write-ahead logging: readers never block the writer, and a crash cannot leave a half-written page."""
+        con = sqlite3.connect(self.db_path, timeout=60)
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+        finally:
+            con.close()
+
     def source_notebooks(self, assignment: str) -> list[Path]:
         d = self.root / "solutions" / assignment
         nbs = sorted(p for p in d.glob("*.ipynb") if not p.name.startswith("."))
@@ -91,7 +105,7 @@ class Course:
             loader = PyFileConfigLoader(Path(self.config_file).name, path=str(Path(self.config_file).parent))
             c.merge(loader.load_config())
         c.CourseDirectory.root = str(self.root)
-        c.CourseDirectory.db_url = "sqlite:///" + str(self.db_path)
+        c.CourseDirectory.db_url = self.db_url
         c.CourseDirectory.submitted_directory = os.path.join("grading", "submitted")
         c.CourseDirectory.autograded_directory = os.path.join("grading", "autograded")
         c.CourseDirectory.feedback_directory = os.path.join("grading", "feedback")

@@ -13,13 +13,16 @@ and the batch goes on.
 from __future__ import annotations
 
 import csv
+import multiprocessing
+import os
 import re
 import shutil
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 import nbformat
 
@@ -108,7 +111,7 @@ def _read_scores(course: Course, assignment: str, student: str) -> tuple[dict[st
     """Points per graded cell (None where a person still has to grade it) and nbgrader's total."""
     from nbgrader.api import Gradebook
 
-    with Gradebook("sqlite:///" + str(course.db_path)) as gb:
+    with Gradebook(course.db_url) as gb:
         sub = gb.find_submission(assignment, student)
         cells: dict[str, float | None] = {}
         for nb in sub.notebooks:
@@ -121,11 +124,44 @@ def _max_scores(course: Course, assignment: str) -> dict[str, float]:
     """Every graded cell's points, autograded tests first, then manually graded answers."""
     from nbgrader.api import Gradebook
 
-    with Gradebook("sqlite:///" + str(course.db_path)) as gb:
+    with Gradebook(course.db_url) as gb:
         a = gb.find_assignment(assignment)
         cells = [c for nb in a.notebooks for c in nb.grade_cells]
         ordered = [c for c in cells if c.cell_type == "code"] + [c for c in cells if c.cell_type != "code"]
         return {c.name: float(c.max_score) for c in ordered}
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_init(root: str, config_file: str | None) -> None:
+    """Per worker process: one nbgrader API (its start-up is paid once per worker, not per student)."""
+    course = Course(Path(root), Path(config_file) if config_file else None)
+    _WORKER["api"] = course.api(release_directory=str(Path("grading") / "release"))
+
+
+def _autograde_one(assignment: str, student: str, feedback: bool) -> tuple[str, str, float]:
+    """Autograde one student (and write feedback); return (student, error or '', seconds)."""
+    api = _WORKER["api"]
+    t0 = time.perf_counter()
+    err = ""
+    for _attempt in range(3):
+        res = api.autograde(assignment, student, force=True, create=True)
+        if res.get("success"):
+            err = ""
+            break
+        text = f"{res.get('error') or ''}\n{res.get('log') or ''}".strip()
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        err = "autograde failed: " + (lines[-1].strip() if lines else "unknown error")
+        if "database is locked" not in text:
+            break
+    if not err and feedback:
+        api.generate_feedback(assignment, student, force=True)
+    return student, err, time.perf_counter() - t0
+
+
+def default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
 
 
 def grade_class(
@@ -136,8 +172,15 @@ def grade_class(
     out_dir: Path | None = None,
     feedback: bool = True,
     progress: bool = True,
+    workers: int | None = None,
 ) -> list[Result]:
-    """Grade every submission in ``submissions``; write ``grades.csv`` and feedback; return the results."""
+    """Grade every submission in ``submissions``; write ``grades.csv`` and feedback; return the results.
+
+    Students are autograded by ``workers`` processes (default: one per CPU), each with its own
+    nbgrader API and kernel, all writing to the one SQLite gradebook. The gradebook is put in
+    write-ahead-log mode and opened with a busy timeout, so concurrent writers wait for each other
+    instead of failing; a write that still finds the database locked is retried.
+    """
     notebooks = course.source_notebooks(assignment)
     if len(notebooks) != 1:
         raise CourseError(f"{assignment} has {len(notebooks)} notebooks; one per assignment is supported")
@@ -148,34 +191,53 @@ def grade_class(
     gen = api.generate_assignment(assignment, force=True, create=True)
     if not gen.get("success"):
         raise CourseError(f"could not generate {assignment} from solutions/:\n{gen.get('error')}")
+    course.enable_wal()
     max_scores = _max_scores(course, assignment)
     total = sum(max_scores.values())
-    results: list[Result] = []
-    for i, sub in enumerate(subs, 1):
-        t0 = time.perf_counter()
+    results: dict[str, Result] = {}
+    todo: list[Submission] = []
+    notes: dict[str, str] = {}
+    for sub in subs:
         problem = _place(course, assignment, notebook_name, sub)  # fatal: nothing to grade
-        note = sub.problem if sub.notebook is not None else ""  # e.g. several notebooks handed in
         if problem:
-            results.append(Result(sub.student, "failed", problem, 0.0, total))
+            results[sub.student] = Result(sub.student, "failed", problem, 0.0, total)
         else:
-            res = api.autograde(assignment, sub.student, force=True, create=True)
-            if not res.get("success"):
-                err = (res.get("error") or res.get("log") or "").strip().splitlines()
-                results.append(Result(sub.student, "failed", "autograde failed: " + (err[-1] if err else "unknown"), 0.0, total))
-            else:
-                cells, score = _read_scores(course, assignment, sub.student)
-                results.append(Result(sub.student, "graded", note, score, total, cells))
-                if feedback:
-                    api.generate_feedback(assignment, sub.student, force=True)
-        results[-1].seconds = time.perf_counter() - t0
+            notes[sub.student] = sub.problem  # e.g. several notebooks handed in: which one was graded
+            todo.append(sub)
+    n_workers = max(1, min(workers or default_workers(), len(todo) or 1))
+    done = len(results)
+
+    def record(student: str, err: str, seconds: float) -> None:
+        nonlocal done
+        if err:
+            r = Result(student, "failed", err, 0.0, total)
+        else:
+            cells, score = _read_scores(course, assignment, student)
+            r = Result(student, "graded", notes.get(student, ""), score, total, cells)
+        r.seconds = seconds
+        results[student] = r
+        done += 1
         if progress:
-            r = results[-1]
-            print(f"[{i}/{len(subs)}] {r.student}: {r.status} {r.score:g}/{r.max_score:g} {r.reason}", file=sys.stderr)
+            print(f"[{done}/{len(subs)}] {r.student}: {r.status} {r.score:g}/{r.max_score:g} {r.reason}",
+                  file=sys.stderr, flush=True)
+
+    if n_workers == 1:
+        _WORKER["api"] = api
+        for sub in todo:
+            record(*_autograde_one(assignment, sub.student, feedback))
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_worker_init,
+                                 initargs=(str(course.root), str(course.config_file) if course.config_file else None)) as pool:
+            futures = [pool.submit(_autograde_one, assignment, sub.student, feedback) for sub in todo]
+            for fut in as_completed(futures):
+                record(*fut.result())
+    ordered = [results[s.student] for s in subs]
     out = Path(out_dir) if out_dir else course.grading_dir / "exports" / assignment
-    write_csv(out / "grades.csv", results, list(max_scores))
+    write_csv(out / "grades.csv", ordered, list(max_scores))
     if feedback:
         _copy_feedback(course, assignment, out / "feedback")
-    return results
+    return ordered
 
 
 def write_csv(path: Path, results: Iterable[Result], cell_names: list[str]) -> None:
