@@ -7,17 +7,7 @@ A bug is applied to the reference answer of one solution cell (``cell`` is its g
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
-
-class Bug(NamedTuple):
-    name: str
-    cell: str  # grade_id of the solution cell to modify
-    old: str  # exact substring of that solution cell's source with the SOLUTION marker lines removed
-    new: str  # replacement
-    loses: frozenset[str]  # exactly the grade_ids of the test cells that must score less than full points
-    why: str
-
+from tests.bugzoo import Bug
 
 NUMGRAD_ALL = frozenset({"test_numgrad_values", "test_numgrad_restores", "test_numgrad_h"})
 LINEAR_GRADS = frozenset({"test_linear_backward", "test_linear_edge", "test_linear_torch"})
