@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from tests.bugzoo import Bug
 
+
 def _tests(group: str, *kinds: str) -> frozenset[str]:
     return frozenset(f"test_{group}_{kind}" for kind in kinds)
 
