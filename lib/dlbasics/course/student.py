@@ -48,6 +48,9 @@ def check_notebook(path: Path, *, timeout: int = 120) -> CheckReport:
         err = ""
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
-                err = f"{out.get('ename')}: {out.get('evalue')}"
+                ename, evalue = out.get("ename"), out.get("evalue")
+                if ename == "NotImplementedError" and not evalue:
+                    evalue = "not implemented yet (replace `raise NotImplementedError()` with your code)"
+                err = f"{ename}: {evalue}"
         report.results.append((meta.get("grade_id", "?"), float(meta.get("points", 0)), err))
     return report
