@@ -26,3 +26,9 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # A cell that runs longer than this is interrupted; the rest of the notebook still runs.
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
+# Output kept per cell (nbgrader's LimitOutput counts lines; dlbasics.course's hardened Execute, used by
+# `dlb grade`, also caps characters per cell and restores a clean kernel state before each test cell).
+# Tests and `grade_class(..., timeout=...)` may shorten the time limit; through dlbasics.course.Course a
+# value here outside 1..600 s falls back to 60 s, and interrupt_on_timeout is always on.
+c.LimitOutput.max_lines = 1000
+c.LimitOutput.max_traceback = 100

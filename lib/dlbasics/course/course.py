@@ -47,6 +47,20 @@ def _hide_hidden_tests_config(c: Config) -> None:
     c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ShortenTracebacks, CSSHTMLHeaderPreprocessor]
 
 
+def _robust_autograde_config(c: Config) -> None:
+    """Autograde with the hardened Execute (clean state before each test cell, bounded output)."""
+    from dlbasics.course.execute import autograde_preprocessors
+
+    c.Autograde.autograde_preprocessors = autograde_preprocessors()
+    # Always interrupt a cell that runs too long (the rest of the notebook still runs), and bound
+    # what a cell may print: nbgrader counts lines, the guarded Execute also counts characters.
+    c.Execute.interrupt_on_timeout = True
+    if not isinstance(c.Execute.get("timeout"), int) or not 0 < c.Execute.timeout <= 600:
+        c.Execute.timeout = 60
+    c.LimitOutput.max_lines = 1000
+    c.LimitOutput.max_traceback = 100
+
+
 def _ensure_env_bin_on_path() -> None:
     """nbgrader runs ``alembic`` from PATH: make this environment's bin/ come first."""
     bin_dir = str(Path(sys.executable).parent)
@@ -61,6 +75,8 @@ class Course:
 
     root: Path
     config_file: Path | None = None
+    #: Per-cell execution timeout in seconds for autograding; None keeps nbgrader_config.py's value.
+    timeout: int | None = None
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).resolve()
@@ -112,6 +128,11 @@ class Course:
         for key, value in release_overrides.items():
             setattr(c.CourseDirectory, key, value)
         _hide_hidden_tests_config(c)
+        _robust_autograde_config(c)
+        if self.timeout is not None:
+            if self.timeout <= 0:
+                raise CourseError(f"timeout must be a positive number of seconds, not {self.timeout}")
+            c.Execute.timeout = int(self.timeout)
         c.NbGraderAPI.log_level = "WARN"
         return c
 

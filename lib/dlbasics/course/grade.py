@@ -1,11 +1,6 @@
 """Grade a class: collect a folder of submissions, autograde with nbgrader, export grades.
 
-Accepted layouts for the submissions folder:
-
-* nbgrader's ``<dir>/<student>/<assignment>/<notebook>.ipynb`` (or ``<dir>/<student>/<notebook>.ipynb``);
-* a flat folder of ``<student>.ipynb`` files, as an LMS download gives.
-
-Every submission ends as a row of the grades CSV. One that cannot be graded
+See :mod:`dlbasics.course.collect` for the accepted layouts. Every submission ends as a row of the grades CSV. One that cannot be graded
 (invalid JSON, no notebook, nbgrader failing) scores 0 with the reason in the row,
 and the batch goes on.
 """
@@ -15,7 +10,6 @@ from __future__ import annotations
 import csv
 import multiprocessing
 import os
-import re
 import shutil
 import sys
 import time
@@ -26,19 +20,9 @@ from typing import Any, Iterable
 
 import nbformat
 
+from dlbasics.course.collect import Submission, discover, place
 from dlbasics.course.course import Course, CourseError
-
-_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
-
-
-@dataclass
-class Submission:
-    """One student's submission as found in the input folder."""
-
-    student: str
-    notebook: Path | None
-    problem: str = ""
-
+from dlbasics.course.execute import CURRENT
 
 @dataclass
 class Result:
@@ -51,60 +35,6 @@ class Result:
     max_score: float = 0.0
     cells: dict[str, float | None] = field(default_factory=dict)  # None: awaiting manual grading
     seconds: float = 0.0
-
-
-def student_id(name: str) -> str:
-    """A safe student id from a file or folder name."""
-    sid = _SAFE.sub("_", name).strip("._")
-    if not sid:
-        raise CourseError(f"cannot derive a student id from {name!r}")
-    return sid
-
-
-def discover(submissions: Path, assignment: str) -> list[Submission]:
-    """Find each student's notebook in ``submissions`` (nbgrader layout or a flat folder)."""
-    submissions = Path(submissions)
-    if not submissions.is_dir():
-        raise CourseError(f"submissions folder not found: {submissions}")
-    found: list[Submission] = []
-    for entry in sorted(submissions.iterdir()):
-        if entry.name.startswith("."):
-            continue
-        if entry.is_file() and entry.suffix == ".ipynb":
-            found.append(Submission(student_id(entry.stem), entry))
-        elif entry.is_dir():
-            folder = entry / assignment if (entry / assignment).is_dir() else entry
-            nbs = sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
-            sid = student_id(entry.name)
-            if not nbs:
-                found.append(Submission(sid, None, f"no notebook found in {folder}"))
-            elif len(nbs) > 1:
-                found.append(Submission(sid, nbs[0], f"{len(nbs)} notebooks found; graded {nbs[0].name}"))
-            else:
-                found.append(Submission(sid, nbs[0]))
-    seen: set[str] = set()
-    for s in found:
-        if s.student in seen:
-            raise CourseError(f"two submissions map to the same student id {s.student!r}")
-        seen.add(s.student)
-    return found
-
-
-def _place(course: Course, assignment: str, notebook_name: str, sub: Submission) -> str:
-    """Copy a submission into nbgrader's submitted/ layout; return a problem string or ''."""
-    dest_dir = course.grading_dir / "submitted" / sub.student / assignment
-    if dest_dir.exists():
-        shutil.rmtree(dest_dir)
-    if sub.notebook is None:
-        return sub.problem
-    try:
-        nb = nbformat.read(str(sub.notebook), as_version=4)
-    except Exception as exc:  # invalid JSON, wrong schema, unreadable file
-        return f"invalid notebook ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    # Whatever the student named the file, it is graded as the assignment's notebook.
-    nbformat.write(nb, str(dest_dir / notebook_name))
-    return ""
 
 
 def _read_scores(course: Course, assignment: str, student: str) -> tuple[dict[str, float | None], float]:
@@ -134,30 +64,90 @@ def _max_scores(course: Course, assignment: str) -> dict[str, float]:
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_init(root: str, config_file: str | None) -> None:
+def _worker_init(root: str, config_file: str | None, timeout: int | None = None) -> None:
     """Per worker process: one nbgrader API (its start-up is paid once per worker, not per student)."""
-    course = Course(Path(root), Path(config_file) if config_file else None)
+    course = Course(Path(root), Path(config_file) if config_file else None, timeout)
+    _WORKER["course"] = course
     _WORKER["api"] = course.api(release_directory=str(Path("grading") / "release"))
 
 
-def _autograde_one(assignment: str, student: str, feedback: bool) -> tuple[str, str, float]:
-    """Autograde one student (and write feedback); return (student, error or '', seconds)."""
-    api = _WORKER["api"]
-    t0 = time.perf_counter()
-    err = ""
+def _run_autograde(api: Any, assignment: str, student: str) -> tuple[str, str]:
+    """One nbgrader autograde (retrying a locked database); return (error or '', nbgrader's log)."""
+    err, text = "", ""
     for _attempt in range(3):
         res = api.autograde(assignment, student, force=True, create=True)
         if res.get("success"):
-            err = ""
-            break
+            return "", ""
         text = f"{res.get('error') or ''}\n{res.get('log') or ''}".strip()
         lines = [ln for ln in text.splitlines() if ln.strip()]
         err = "autograde failed: " + (lines[-1].strip() if lines else "unknown error")
         if "database is locked" not in text:
             break
+    return err, text
+
+
+def _why(text: str, timeout: Any) -> str:
+    if "Kernel died" in text or "DeadKernelError" in text:
+        return "killed the Python kernel (e.g. os._exit, a crash or running out of memory)"
+    if "Timeout waiting for IOPub" in text or "CellTimeoutError" in text or "Timeout waiting for execute" in text:
+        return f"did not stop when interrupted after the {timeout} s time limit (it swallows KeyboardInterrupt)"
+    return ""
+
+
+def _neutralise(course: Course, assignment: str, student: str, blame: dict[str, Any]) -> str:
+    """Replace the blamed (non-test) cell of the submitted notebook by its release version; return its name."""
+    if not blame or blame.get("test"):
+        return ""
+    folder = course.grading_dir / "submitted" / student / assignment
+    nbs = sorted(folder.glob("*.ipynb"))
+    if not nbs:
+        return ""
+    nb = nbformat.read(str(nbs[0]), as_version=4)
+    idx = int(blame["index"])
+    if not 0 <= idx < len(nb.cells):
+        return ""
+    cell = nb.cells[idx]
+    name = blame.get("grade_id") or blame.get("cell_id") or f"#{idx}"
+    release = course.grading_dir / "release" / assignment / nbs[0].name
+    stub = None
+    if blame.get("grade_id") and release.is_file():
+        rel = nbformat.read(str(release), as_version=4)
+        stub = next((c.source for c in rel.cells
+                     if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == blame["grade_id"]), None)
+    cell.source = stub if stub is not None else "# removed by the grader: this cell stopped the notebook from running"
+    nbformat.write(nb, str(nbs[0]))
+    return f"cell {name}"
+
+
+def _autograde_one(assignment: str, student: str, feedback: bool) -> tuple[str, str, str, float]:
+    """Autograde one student (and write feedback); return (student, error or '', note, seconds).
+
+    If the notebook cannot be run to the end because one of the student's cells kills the kernel
+    or ignores the interrupt sent at the time limit, that cell is replaced by its release version
+    (the stub) and the notebook is graded again, so the other answers still score; the note says so.
+    """
+    api = _WORKER["api"]
+    course: Course = _WORKER["course"]
+    t0 = time.perf_counter()
+    notes: list[str] = []
+    err = ""
+    for _round in range(4):
+        CURRENT.clear()
+        err, text = _run_autograde(api, assignment, student)
+        if not err:
+            break
+        blame = dict(CURRENT)
+        why = _why(text, api.config.Execute.get("timeout"))
+        where = f" while running cell {blame.get('grade_id') or blame.get('cell_id') or blame.get('index')}" if blame else ""
+        if why:
+            err = f"autograde failed: the notebook {why}{where}"
+        fixed = _neutralise(course, assignment, student, blame) if why else ""
+        if not fixed:
+            break
+        notes.append(f"{fixed} {why}; graded with that cell replaced by the release version")
     if not err and feedback:
         api.generate_feedback(assignment, student, force=True)
-    return student, err, time.perf_counter() - t0
+    return student, err, "; ".join(notes), time.perf_counter() - t0
 
 
 def default_workers() -> int:
@@ -173,6 +163,7 @@ def grade_class(
     feedback: bool = True,
     progress: bool = True,
     workers: int | None = None,
+    timeout: int | None = None,
 ) -> list[Result]:
     """Grade every submission in ``submissions``; write ``grades.csv`` and feedback; return the results.
 
@@ -180,7 +171,11 @@ def grade_class(
     nbgrader API and kernel, all writing to the one SQLite gradebook. The gradebook is put in
     write-ahead-log mode and opened with a busy timeout, so concurrent writers wait for each other
     instead of failing; a write that still finds the database locked is retried.
+
+    ``timeout`` overrides the per-cell time limit of ``nbgrader_config.py`` (seconds).
     """
+    if timeout is not None:
+        course = Course(course.root, course.config_file, timeout)
     notebooks = course.source_notebooks(assignment)
     if len(notebooks) != 1:
         raise CourseError(f"{assignment} has {len(notebooks)} notebooks; one per assignment is supported")
@@ -198,7 +193,7 @@ def grade_class(
     todo: list[Submission] = []
     notes: dict[str, str] = {}
     for sub in subs:
-        problem = _place(course, assignment, notebook_name, sub)  # fatal: nothing to grade
+        problem = place(course, assignment, notebook_name, sub)  # fatal: nothing to grade
         if problem:
             results[sub.student] = Result(sub.student, "failed", problem, 0.0, total)
         else:
@@ -207,13 +202,14 @@ def grade_class(
     n_workers = max(1, min(workers or default_workers(), len(todo) or 1))
     done = len(results)
 
-    def record(student: str, err: str, seconds: float) -> None:
+    def record(student: str, err: str, note: str, seconds: float) -> None:
         nonlocal done
+        reason = "; ".join(x for x in (notes.get(student, ""), note, err) if x)
         if err:
-            r = Result(student, "failed", err, 0.0, total)
+            r = Result(student, "failed", reason, 0.0, total)
         else:
             cells, score = _read_scores(course, assignment, student)
-            r = Result(student, "graded", notes.get(student, ""), score, total, cells)
+            r = Result(student, "graded", reason, score, total, cells)
         r.seconds = seconds
         results[student] = r
         done += 1
@@ -223,12 +219,14 @@ def grade_class(
 
     if n_workers == 1:
         _WORKER["api"] = api
+        _WORKER["course"] = course
         for sub in todo:
             record(*_autograde_one(assignment, sub.student, feedback))
     else:
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_worker_init,
-                                 initargs=(str(course.root), str(course.config_file) if course.config_file else None)) as pool:
+                                 initargs=(str(course.root), str(course.config_file) if course.config_file else None,
+                                           course.timeout)) as pool:
             futures = [pool.submit(_autograde_one, assignment, sub.student, feedback) for sub in todo]
             for fut in as_completed(futures):
                 record(*fut.result())
@@ -278,6 +276,9 @@ def summary(results: list[Result]) -> str:
         lines.append(f"time per submission: mean {sum(per) / len(per):.2f} s")
     for r in failed:
         lines.append(f"  {r.student}: {r.reason}")
+    for r in graded:
+        if r.reason:  # graded, but something had to be repaired or neutralised first
+            lines.append(f"  {r.student} (graded, note): {r.reason}")
     misses: dict[str, int] = {}
     for r in graded:
         for name, pts in r.cells.items():
