@@ -41,7 +41,7 @@ def _grade(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     out = Path(args.out) if args.out else course.grading_dir / "exports" / args.assignment
     results = grade_class(course, args.assignment, Path(args.submissions), out_dir=out,
-                          feedback=not args.no_feedback, workers=args.workers)
+                          feedback=not args.no_feedback, workers=args.workers, timeout=args.timeout)
     print(summary(results))
     print(f"grades: {out / 'grades.csv'}")
     if not args.no_feedback:
@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", help="output folder (default grading/exports/<assignment>)")
     g.add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
     g.add_argument("--workers", type=int, default=None, help="parallel grading processes (default: one per CPU)")
+    g.add_argument("--timeout", type=int, default=None,
+                   help="seconds a cell may run before it is interrupted (default: nbgrader_config.py, 60)")
     g.set_defaults(func=_grade)
 
     c = sub.add_parser("check", help="run a notebook and report its visible tests (for students)")
