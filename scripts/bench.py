@@ -3,8 +3,9 @@
 
 1. A cold book build (fresh output folder: every chapter executed, warnings are errors).
 2. Grading a synthetic class: N submissions made from an assignment's reference answers and its
-   bug-zoo variants, graded by `dlb grade` (nbgrader's API in one process) and, for comparison,
-   by the stock `nbgrader autograde` command over the same submissions.
+   bug-zoo variants, graded by `dlb grade` with one worker and with one worker per CPU (the same
+   work: hardened execution, feedback, CSV) and, for comparison, by the stock `nbgrader autograde`
+   command over the same submissions (no feedback, no hardening).
 
 Usage: .venv/bin/python scripts/bench.py [--students 20] [--assignment ps2_activations] [--skip-book]
 Results are printed and written to bench-results/bench.json.
@@ -98,17 +99,24 @@ def main() -> int:
             print(f"cold book build: {results['book_cold_build_s']} s")
         course, subs = make_class(tmp, args.assignment, args.students)
         t0 = time.perf_counter()
+        graded = grade_class(course, args.assignment, subs, out_dir=tmp / "out1", progress=False, workers=1)
+        serial_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
         graded = grade_class(course, args.assignment, subs, out_dir=tmp / "out", progress=False)
         dlb_s = time.perf_counter() - t0
         print(summary(graded))
         results.update(
             assignment=args.assignment, students=args.students,
+            dlb_grade_1_worker_total_s=round(serial_s, 1),
             dlb_grade_total_s=round(dlb_s, 1), dlb_grade_per_submission_s=round(dlb_s / args.students, 2),
+            parallel_speedup=round(serial_s / dlb_s, 2),
         )
         cli_s = bench_nbgrader_cli(course, args.assignment, subs)
         results.update(nbgrader_autograde_total_s=round(cli_s, 1),
                        nbgrader_autograde_per_submission_s=round(cli_s / args.students, 2))
-    print(f"dlb grade (with feedback + CSV): {dlb_s:.1f} s total, {dlb_s / args.students:.2f} s per submission")
+    print(f"dlb grade, 1 worker:              {serial_s:.1f} s total, {serial_s / args.students:.2f} s per submission")
+    print(f"dlb grade, {os.cpu_count()} workers (with feedback + CSV): {dlb_s:.1f} s total, "
+          f"{dlb_s / args.students:.2f} s per submission, {serial_s / dlb_s:.2f}x the 1-worker run")
     print(f"nbgrader autograde (no feedback):  {cli_s:.1f} s total, {cli_s / args.students:.2f} s per submission")
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)
