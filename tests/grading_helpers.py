@@ -5,6 +5,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import nbformat
+
+from dlbasics.course.cells import is_test_cell, nbgrader_meta
 from dlbasics.course.course import Course
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,3 +24,15 @@ def make_course(tmp: Path, assignments: list[str]) -> Course:
 
 def assignments() -> list[str]:
     return sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def points(assignment: str) -> tuple[dict[str, float], dict[str, float]]:
+    """(autograded test cell -> points, manually graded cell -> points), read from the source notebook."""
+    nb = nbformat.read(str(next((ROOT / "solutions" / assignment).glob("*.ipynb"))), as_version=4)
+    auto: dict[str, float] = {}
+    manual: dict[str, float] = {}
+    for cell in nb.cells:
+        m = nbgrader_meta(cell)
+        if m.get("grade"):
+            (auto if is_test_cell(cell) else manual)[m["grade_id"]] = float(m["points"])
+    return auto, manual

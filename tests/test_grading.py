@@ -11,12 +11,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
 
 from dlbasics.course.grade import Result, grade_class
 from dlbasics.course.synthetic import write_solution_submission
-from tests.grading_helpers import ROOT, assignments, make_course
+from tests.grading_helpers import ROOT, assignments, make_course, points
 
 
 def with_bugzoo() -> list[str]:
@@ -25,18 +24,6 @@ def with_bugzoo() -> list[str]:
 
 def bugs(assignment: str) -> list[Any]:
     return list(importlib.import_module(f"tests.bugzoo.{assignment}").BUGS)
-
-
-def points(assignment: str) -> tuple[dict[str, float], dict[str, float]]:
-    """(autograded test cell -> points, manually graded cell -> points), read from the source notebook."""
-    nb = nbformat.read(str(next((ROOT / "solutions" / assignment).glob("*.ipynb"))), as_version=4)
-    auto: dict[str, float] = {}
-    manual: dict[str, float] = {}
-    for cell in nb.cells:
-        m = cell.metadata.get("nbgrader", {})
-        if m.get("grade"):
-            (manual if m.get("solution") else auto)[m["grade_id"]] = float(m["points"])
-    return auto, manual
 
 
 class Graded:

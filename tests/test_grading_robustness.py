@@ -17,10 +17,12 @@ from typing import Any
 import nbformat
 import pytest
 
+from dlbasics.course.cells import grade_id, is_test_cell
 from dlbasics.course.collect import repair
 from dlbasics.course.grade import Result, grade_class
 from dlbasics.course.synthetic import write_solution_submission
 from tests.grading_helpers import ROOT, make_course
+from tests.grading_helpers import points as cell_points
 
 ASSIGNMENT = "ps2_activations"
 TIMEOUT = 10  # seconds per cell, for this test only (nbgrader_config.py keeps 60 s; `import torch` alone can take seconds)
@@ -52,17 +54,12 @@ ATTACKS = {
 
 
 def points() -> dict[str, float]:
-    nb = nbformat.read(str(ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), as_version=4)
-    out: dict[str, float] = {}
-    for cell in nb.cells:
-        m = cell.metadata.get("nbgrader", {})
-        if m.get("grade") and not m.get("solution"):
-            out[m["grade_id"]] = float(m["points"])
-    return out
+    """Autograded test cell -> points."""
+    return cell_points(ASSIGNMENT)[0]
 
 
 def gid(cell: Any) -> str:
-    return str(cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", ""))
+    return grade_id(cell) or ""
 
 
 def code_cell(source: str) -> Any:
@@ -114,7 +111,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
     # 1. tests edited to `pass`, deleted, duplicated
     nb = make("tests_pass_correct")
     for c in nb.cells:
-        if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution"):
+        if is_test_cell(c):
             c.source = "pass"
     save("tests_pass_correct", nb)
     nb = make("tests_pass_wrong", WRONG_RELU)

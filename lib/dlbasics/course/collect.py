@@ -17,6 +17,7 @@ from typing import Any
 
 import nbformat
 
+from dlbasics.course.cells import grade_id
 from dlbasics.course.course import Course, CourseError
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -68,8 +69,9 @@ def discover(submissions: Path, assignment: str) -> list[Submission]:
     return found
 
 
-def place(course: Course, assignment: str, notebook_name: str, sub: Submission) -> str:
-    """Copy a submission into nbgrader's submitted/ layout; return a problem string or ''."""
+def place(course: Course, assignment: str, notebook_name: str, sub: Submission, release_nb: Any) -> str:
+    """Copy a submission into nbgrader's submitted/ layout, repaired against the release notebook
+    ``release_nb`` (see :func:`repair`); return a problem string or ''."""
     dest_dir = course.grading_dir / "submitted" / sub.student / assignment
     if dest_dir.exists():
         shutil.rmtree(dest_dir)
@@ -79,11 +81,9 @@ def place(course: Course, assignment: str, notebook_name: str, sub: Submission) 
         nb = nbformat.read(str(sub.notebook), as_version=4)
     except Exception as exc:  # invalid JSON, wrong schema, unreadable file
         return f"invalid notebook ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
-    release = course.grading_dir / "release" / assignment / notebook_name
-    if release.is_file():
-        notes = repair(nb, nbformat.read(str(release), as_version=4))
-        if notes:
-            sub.problem = "; ".join(([sub.problem] if sub.problem else []) + notes)
+    notes = repair(nb, release_nb)
+    if notes:
+        sub.problem = "; ".join(([sub.problem] if sub.problem else []) + notes)
     dest_dir.mkdir(parents=True, exist_ok=True)
     # Whatever the student named the file, it is graded as the assignment's notebook.
     nbformat.write(nb, str(dest_dir / notebook_name))
@@ -99,15 +99,10 @@ def repair(nb: Any, release_nb: Any) -> list[str]:
     restores every test cell's source from the gradebook, so edited tests are undone too.
     """
     notes: list[str] = []
-
-    def gid(cell: Any) -> str | None:
-        g = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        return str(g) if g else None
-
     seen: set[str] = set()
     kept = []
     for cell in nb.cells:
-        g = gid(cell)
+        g = grade_id(cell)
         if g and g in seen:
             if cell.metadata["nbgrader"].get("solution"):
                 del cell.metadata["nbgrader"]
@@ -123,10 +118,10 @@ def repair(nb: Any, release_nb: Any) -> list[str]:
     pos = 0
     ids = {c.get("id") for c in nb.cells}
     for rcell in release_nb.cells:
-        g = gid(rcell)
+        g = grade_id(rcell)
         if not g:
             continue
-        where = next((i for i, c in enumerate(nb.cells) if gid(c) == g), None)
+        where = next((i for i, c in enumerate(nb.cells) if grade_id(c) == g), None)
         if where is not None:
             pos = where + 1
             continue

@@ -88,6 +88,15 @@ class Course:
         return self.root / "grading"
 
     @property
+    def grading_release_dir(self) -> Path:
+        """Where grading regenerates the student version from solutions/ (never exercises/)."""
+        return self.grading_dir / "release"
+
+    def grading_api(self) -> Any:
+        """An nbgrader API that releases into :attr:`grading_release_dir`, as grading needs."""
+        return self.api(release_directory=str(self.grading_release_dir.relative_to(self.root)))
+
+    @property
     def db_path(self) -> Path:
         return self.grading_dir / "gradebook.db"
 

@@ -13,6 +13,8 @@ import functools
 import sys
 from typing import Any
 
+from dlbasics.course.cells import is_test_cell, nbgrader_meta
+
 #: Characters of stream output kept per cell; the rest is dropped as it arrives (memory stays bounded).
 MAX_OUTPUT_CHARS = 100_000
 
@@ -75,11 +77,6 @@ del _dlb_restore
 '''
 
 
-def _is_test_cell(cell: Any) -> bool:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return bool(cell.get("cell_type") == "code" and meta.get("grade") and not meta.get("solution"))
-
-
 @functools.lru_cache(maxsize=None)
 def _guarded_execute_class() -> type:
     """nbgrader's Execute, hardened (built lazily: importing nbgrader is slow)."""
@@ -113,13 +110,13 @@ def _guarded_execute_class() -> type:
         async def async_execute_cell(self, cell: Any, cell_index: int, execution_count: Any = None,
                                      store_history: bool = True) -> Any:
             if cell.get("cell_type") == "code" and cell.source.strip():
-                meta = cell.metadata.get("nbgrader", {})
+                meta = nbgrader_meta(cell)
                 CURRENT.update(index=cell_index, cell_id=cell.get("id"), grade_id=meta.get("grade_id"),
-                               solution=bool(meta.get("solution")), test=_is_test_cell(cell))
+                               solution=bool(meta.get("solution")), test=is_test_cell(cell))
                 if not self._dlb_snapshotted:
                     self._dlb_snapshotted = True
                     await self._dlb_run_silently(_SNAPSHOT_CODE)
-                if _is_test_cell(cell):
+                if is_test_cell(cell):
                     await self._dlb_run_silently(_RESTORE_CODE)
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
 

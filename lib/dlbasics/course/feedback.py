@@ -7,6 +7,8 @@ from typing import Any
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
+from dlbasics.course.cells import is_test_cell
+
 
 class ShortenTracebacks(Preprocessor):
     """Replace the traceback of a failing autograded test cell by ``Name: message``.
@@ -19,8 +21,7 @@ class ShortenTracebacks(Preprocessor):
     enabled = Bool(True)  # nbconvert preprocessors are off unless enabled
 
     def preprocess_cell(self, cell: Any, resources: Any, index: int) -> tuple[Any, Any]:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.get("cell_type") == "code" and meta.get("grade") and not meta.get("solution"):
+        if is_test_cell(cell):
             for out in cell.get("outputs", []):
                 if out.get("output_type") == "error":
                     out["traceback"] = [f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"]

@@ -1,8 +1,8 @@
 """Grade a class: collect a folder of submissions, autograde with nbgrader, export grades.
 
-See :mod:`dlbasics.course.collect` for the accepted layouts. Every submission ends as a row of the grades CSV. One that cannot be graded
-(invalid JSON, no notebook, nbgrader failing) scores 0 with the reason in the row,
-and the batch goes on.
+See :mod:`dlbasics.course.collect` for the accepted layouts. Every submission ends as a row of
+the grades CSV. One that cannot be graded (invalid JSON, no notebook, nbgrader failing) scores 0
+with the reason in the row, and the batch goes on.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any, Iterable
 
 import nbformat
 
+from dlbasics.course.cells import grade_id
 from dlbasics.course.collect import Submission, discover, place
 from dlbasics.course.course import Course, CourseError
 from dlbasics.course.execute import CURRENT
@@ -68,7 +69,7 @@ def _worker_init(root: str, config_file: str | None, timeout: int | None = None)
     """Per worker process: one nbgrader API (its start-up is paid once per worker, not per student)."""
     course = Course(Path(root), Path(config_file) if config_file else None, timeout)
     _WORKER["course"] = course
-    _WORKER["api"] = course.api(release_directory=str(Path("grading") / "release"))
+    _WORKER["api"] = course.grading_api()
 
 
 def _run_autograde(api: Any, assignment: str, student: str) -> tuple[str, str]:
@@ -108,12 +109,12 @@ def _neutralise(course: Course, assignment: str, student: str, blame: dict[str, 
         return ""
     cell = nb.cells[idx]
     name = blame.get("grade_id") or blame.get("cell_id") or f"#{idx}"
-    release = course.grading_dir / "release" / assignment / nbs[0].name
+    release = course.grading_release_dir / assignment / nbs[0].name
     stub = None
     if blame.get("grade_id") and release.is_file():
         rel = nbformat.read(str(release), as_version=4)
         stub = next((c.source for c in rel.cells
-                     if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == blame["grade_id"]), None)
+                     if grade_id(c) == blame["grade_id"]), None)
     cell.source = stub if stub is not None else "# removed by the grader: this cell stopped the notebook from running"
     nbformat.write(nb, str(nbs[0]))
     return f"cell {name}"
@@ -181,19 +182,20 @@ def grade_class(
         raise CourseError(f"{assignment} has {len(notebooks)} notebooks; one per assignment is supported")
     notebook_name = notebooks[0].name
     subs = discover(submissions, assignment)
-    api = course.api(release_directory=str(Path("grading") / "release"))
+    api = course.grading_api()
     # (Re)generate from solutions/: this records the assignment's tests in the gradebook.
     gen = api.generate_assignment(assignment, force=True, create=True)
     if not gen.get("success"):
         raise CourseError(f"could not generate {assignment} from solutions/:\n{gen.get('error')}")
     course.enable_wal()
+    release_nb = nbformat.read(str(course.grading_release_dir / assignment / notebook_name), as_version=4)
     max_scores = _max_scores(course, assignment)
     total = sum(max_scores.values())
     results: dict[str, Result] = {}
     todo: list[Submission] = []
     notes: dict[str, str] = {}
     for sub in subs:
-        problem = place(course, assignment, notebook_name, sub)  # fatal: nothing to grade
+        problem = place(course, assignment, notebook_name, sub, release_nb)  # fatal: nothing to grade
         if problem:
             results[sub.student] = Result(sub.student, "failed", problem, 0.0, total)
         else:
@@ -289,9 +291,3 @@ def summary(results: list[Result]) -> str:
         for name, n in sorted(misses.items(), key=lambda kv: (-kv[1], kv[0]))[:8]:
             lines.append(f"  {name}: {n}/{len(graded)}")
     return "\n".join(lines)
-
-
-def results_by_student(results: list[Result]) -> dict[str, Result]:
-    return {r.student: r for r in results}
-
-

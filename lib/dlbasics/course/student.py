@@ -9,6 +9,8 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from dlbasics.course.cells import is_test_cell, nbgrader_meta
+
 
 @dataclass
 class CheckReport:
@@ -42,9 +44,9 @@ def check_notebook(path: Path, *, timeout: int = 120) -> CheckReport:
         pass
     report = CheckReport(path)
     for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
+        if not is_test_cell(cell):
             continue
+        meta = nbgrader_meta(cell)
         err = ""
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":

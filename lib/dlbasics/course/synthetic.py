@@ -12,6 +12,8 @@ from typing import Any, Mapping
 
 import nbformat
 
+from dlbasics.course.cells import grade_id, nbgrader_meta
+
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
 
@@ -24,7 +26,7 @@ def solution_sources(source_nb: Any) -> dict[str, str]:
     """grade_id -> the answer a perfect student would type, for every solution cell of the source notebook."""
     out: dict[str, str] = {}
     for cell in source_nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
+        meta = nbgrader_meta(cell)
         if meta.get("solution"):
             out[meta["grade_id"]] = strip_markers(cell.source) if cell.cell_type == "code" else cell.source
     return out
@@ -45,9 +47,8 @@ def fill(
     nb = copy.deepcopy(release_nb)
     replace = dict(replace or {})
     for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        gid = meta.get("grade_id")
-        if meta.get("solution") and gid in answers:
+        gid = grade_id(cell)
+        if gid is not None and nbgrader_meta(cell).get("solution") and gid in answers:
             src = answers[gid]
             if gid in replace:
                 old, new = replace.pop(gid)
