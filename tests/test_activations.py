@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from dlbasics import activations as A
 from dlbasics.gradcheck import numerical_gradient_array, rel_error
+from tests.oracle import torch_forward_backward
 from tests.strategies import float_arrays
 
 # (name, forward(x) -> (out, cache), backward, torch twin)
@@ -30,13 +31,6 @@ ELEMENTWISE: list[tuple[str, Callable[..., Any], Callable[..., Any], Callable[[t
     ("silu", A.silu_forward, A.silu_backward, F.silu),
 ]
 IDS = [e[0] for e in ELEMENTWISE]
-
-
-def torch_forward_backward(fn: Callable[..., torch.Tensor], dout: np.ndarray, *xs: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-    ts = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in xs]
-    out = fn(*ts)
-    out.backward(torch.tensor(dout, dtype=torch.float64))
-    return out.detach().numpy(), [t.grad.numpy() for t in ts]  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("name,fwd,bwd,twin", ELEMENTWISE, ids=IDS)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlbasics.gradcheck import numerical_gradient_array, rel_error
 from dlbasics.layers import linear_backward, linear_forward
+from tests.oracle import torch_forward_backward
 from tests.strategies import float_dtypes
 
 
@@ -25,13 +25,11 @@ def test_linear_matches_torch(seed: int) -> None:
     x, w, b, dout = _random_linear(seed)
     out, cache = linear_forward(x, w, b)
     dx, dw, db = linear_backward(dout, cache)
-    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
-    t_out = F.linear(tx, tw.T, tb)  # PyTorch stores the weight transposed, (M, D)
-    t_out.backward(torch.tensor(dout))
-    assert rel_error(out, t_out.detach().numpy()) <= 1e-10, "linear forward differs from F.linear"
-    for name, ours, theirs in (("dx", dx, tx.grad), ("dw", dw, tw.grad), ("db", db, tb.grad)):
-        assert theirs is not None
-        err = rel_error(ours, theirs.numpy())
+    # PyTorch stores the weight transposed, (M, D)
+    t_out, (t_dx, t_dw, t_db) = torch_forward_backward(lambda tx, tw, tb: F.linear(tx, tw.T, tb), dout, x, w, b)
+    assert rel_error(out, t_out) <= 1e-10, "linear forward differs from F.linear"
+    for name, ours, theirs in (("dx", dx, t_dx), ("dw", dw, t_dw), ("db", db, t_db)):
+        err = rel_error(ours, theirs)
         assert err <= 1e-10, f"linear_backward {name} differs from autograd: {err:.3g}"
 
 
