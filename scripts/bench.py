@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from dlbasics.course.course import Course  # noqa: E402
 from dlbasics.course.grade import grade_class, summary  # noqa: E402
 from dlbasics.course.synthetic import write_solution_submission  # noqa: E402
+from tests.grading_helpers import make_course  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
@@ -49,13 +50,9 @@ def bench_book(tmp: Path) -> float:
 
 
 def make_class(tmp: Path, assignment: str, n: int) -> tuple[Course, Path]:
-    course_root = tmp / "course"
-    course_root.mkdir(parents=True)
-    shutil.copy(ROOT / "nbgrader_config.py", course_root)
-    shutil.copytree(ROOT / "solutions" / assignment, course_root / "solutions" / assignment)
-    course = Course(course_root)
+    course = make_course(tmp / "course", [assignment])
     release = course.release(assignment, release_dir="release")
-    source_nb = next((course_root / "solutions" / assignment).glob("*.ipynb"))
+    source_nb = next((course.root / "solutions" / assignment).glob("*.ipynb"))
     try:
         bugs = list(importlib.import_module(f"tests.bugzoo.{assignment}").BUGS)
     except ModuleNotFoundError:
