@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -20,3 +23,24 @@ def artifacts_dir() -> Path:
     d = Path(os.environ.get("DLB_TEST_ARTIFACTS", ROOT / "test-artifacts"))
     d.mkdir(parents=True, exist_ok=True)
     return d
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The book built from a clean state into a temporary folder (every chapter executed, -W -n).
+
+    Session-scoped: the build tests, the browser test and the site-content tests share one build.
+    Returns ``<tmp>/_build/html``; the build time is in ``<tmp>/build-seconds.txt``.
+    """
+    out = tmp_path_factory.mktemp("book")
+    jb = Path(sys.executable).parent / "jupyter-book"
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [str(jb), "build", str(ROOT), "--path-output", str(out), "--warningiserror", "--nitpick", "--keep-going"],
+        capture_output=True, text=True,
+    )
+    elapsed = time.perf_counter() - t0
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f"book build failed ({elapsed:.0f} s):\n{log[-6000:]}"
+    (out / "build-seconds.txt").write_text(f"{elapsed:.1f}\n")
+    return out / "_build" / "html"

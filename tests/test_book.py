@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,22 +17,6 @@ def toc_files() -> list[str]:
     for part in toc.get("parts", []):
         files += [c["file"] for c in part.get("chapters", [])]
     return files
-
-
-@pytest.fixture(scope="module")
-def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("book")
-    jb = Path(sys.executable).parent / "jupyter-book"
-    t0 = time.perf_counter()
-    proc = subprocess.run(
-        [str(jb), "build", str(ROOT), "--path-output", str(out), "--warningiserror", "--nitpick", "--keep-going"],
-        capture_output=True, text=True,
-    )
-    elapsed = time.perf_counter() - t0
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f"book build failed ({elapsed:.0f} s):\n{log[-6000:]}"
-    (out / "build-seconds.txt").write_text(f"{elapsed:.1f}\n")
-    return out / "_build" / "html"
 
 
 @pytest.mark.slow
