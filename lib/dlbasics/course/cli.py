@@ -4,7 +4,8 @@ Instructors::
 
     dlb release ps2_activations          # solutions/ -> exercises/ (student version) and the gradebook
     dlb release --all
-    dlb grade ps2_activations SUBMISSIONS_DIR [--out DIR]
+    dlb grade ps2_activations SUBMISSIONS [--out DIR] [--force] [--no-progress]
+                                         # SUBMISSIONS: a folder or a .zip; reruns regrade only what changed
 
 Students::
 
@@ -37,11 +38,12 @@ def _release(args: argparse.Namespace) -> int:
 def _grade(args: argparse.Namespace) -> int:
     from dlbasics.course.grade import grade_class, summary
 
-    course = Course(find_root())
+    course = Course(find_root(), sandbox=args.sandbox)
     t0 = time.perf_counter()
     out = Path(args.out) if args.out else course.grading_dir / "exports" / args.assignment
     results = grade_class(course, args.assignment, Path(args.submissions), out_dir=out,
-                          feedback=not args.no_feedback, workers=args.workers, timeout=args.timeout)
+                          feedback=not args.no_feedback, workers=args.workers, timeout=args.timeout,
+                          force=args.force, progress=args.progress)
     print(summary(results))
     print(f"grades: {out / 'grades.csv'}")
     if not args.no_feedback:
@@ -67,14 +69,35 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--all", action="store_true", help="every assignment in solutions/")
     r.set_defaults(func=_release)
 
-    g = sub.add_parser("grade", help="autograde a folder of submissions and export grades.csv and feedback")
-    g.add_argument("assignment")
-    g.add_argument("submissions", help="folder: <student>/<assignment>/*.ipynb, <student>/*.ipynb or <student>.ipynb")
+    g = sub.add_parser(
+        "grade", help="autograde a folder or zip of submissions and export grades.csv and feedback",
+        description="Autograde every submission of ASSIGNMENT in SUBMISSIONS and write grades.csv (one row per "
+                    "student of this input: status, reason, total and the points of every test) and feedback. "
+                    "A rerun regrades only the students whose notebook changed since their last grading; "
+                    "everyone when the assignment's source, the time limit, nbgrader_config.py or the grading "
+                    "code changed, or with --force.")
+    g.add_argument("assignment", metavar="ASSIGNMENT", help="assignment name, e.g. ps2_activations")
+    g.add_argument("submissions", metavar="SUBMISSIONS",
+                   help="a folder or a .zip holding <student>/<assignment>/*.ipynb, <student>/*.ipynb or "
+                        "<student>.ipynb (an LMS download; one wrapping folder in a zip is fine). "
+                        "Student ids are the folder or file names")
     g.add_argument("--out", help="output folder (default grading/exports/<assignment>)")
     g.add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
     g.add_argument("--workers", type=int, default=None, help="parallel grading processes (default: one per CPU)")
     g.add_argument("--timeout", type=int, default=None,
                    help="seconds a cell may run before it is interrupted (default: nbgrader_config.py, 60)")
+    g.add_argument("--force", action="store_true",
+                   help="regrade every submission, even those unchanged since their last grading")
+    bar = g.add_mutually_exclusive_group()
+    bar.add_argument("--no-progress", dest="progress", action="store_const", const=False, default=None,
+                     help="no progress bar and no per-student lines on stderr (default: a bar when stderr "
+                          "is a terminal)")
+    bar.add_argument("--progress", dest="progress", action="store_const", const=True,
+                     help="show the progress bar even when stderr is not a terminal")
+    g.add_argument("--sandbox", choices=["auto", "on", "off"], default=None,
+                   help="run student code in a bubblewrap sandbox: auto (if bubblewrap works here, else "
+                        "grade unsandboxed with a warning), on (required: refuse to grade without it), off "
+                        "(default: c.SandboxedKernelManager.mode in nbgrader_config.py, normally auto)")
     g.set_defaults(func=_grade)
 
     c = sub.add_parser("check", help="run a notebook and report its visible tests (for students)")
