@@ -9,15 +9,19 @@ class's grading pays nbgrader's start-up once, not once per student.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sqlite3
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
+
+if TYPE_CHECKING:
+    from dlbasics.course.sandbox import SandboxStatus
 
 CONFIG_NAME = "nbgrader_config.py"
 
@@ -61,12 +65,58 @@ def _robust_autograde_config(c: Config) -> None:
     c.LimitOutput.max_traceback = 100
 
 
+def _sandbox_config(c: Config, course: Course) -> None:
+    """Grading kernels run in the bubblewrap sandbox (:mod:`dlbasics.course.sandbox`) when it is active."""
+    from dlbasics.course.sandbox import CPU_PER_TIMEOUT, SandboxedKernelManager, hidden_directories
+
+    status = course.sandbox_status()  # raises for mode 'on' when bwrap cannot be used
+    if not status.active:
+        return
+    skm = c.SandboxedKernelManager
+    c.Execute.kernel_manager_class = SandboxedKernelManager
+    skm.hidden, skm.secret = hidden_directories(course.root, list(skm.get("hidden", [])))
+    if not skm.get("cpu_seconds"):
+        skm.cpu_seconds = CPU_PER_TIMEOUT * int(c.Execute.timeout)
+
+
 def _ensure_env_bin_on_path() -> None:
     """nbgrader runs ``alembic`` from PATH: make this environment's bin/ come first."""
     bin_dir = str(Path(sys.executable).parent)
     parts = os.environ.get("PATH", "").split(os.pathsep)
     if parts[:1] != [bin_dir]:
         os.environ["PATH"] = os.pathsep.join([bin_dir, *[p for p in parts if p != bin_dir]])
+
+
+DB_URL_ENV = "DLB_DB_URL"
+
+
+def _is_sqlite(url: str) -> bool:
+    return url.split(":", 1)[0].split("+", 1)[0].strip().lower() == "sqlite"
+
+
+def _configured_db_url(config_file: Path | None) -> str | None:
+    """A server gradebook URL from ``$DLB_DB_URL`` or the config file's ``CourseDirectory.db_url``; None for SQLite."""
+    url = os.environ.get(DB_URL_ENV, "").strip()
+    where = f"${DB_URL_ENV}"
+    if url and _is_sqlite(url):
+        raise CourseError(
+            f"{DB_URL_ENV}={url!r}: the SQLite gradebook is always grading/gradebook.db in the course; "
+            f"unset {DB_URL_ENV} to use it, or set it to a server URL such as postgresql+psycopg2://user@host/db"
+        )
+    if not url and config_file is not None and Path(config_file).is_file():
+        loader = PyFileConfigLoader(Path(config_file).name, path=str(Path(config_file).parent))
+        value = loader.load_config().CourseDirectory.get("db_url")
+        url = value.strip() if isinstance(value, str) and not _is_sqlite(value) else ""
+        where = f"c.CourseDirectory.db_url in {config_file}"
+    if not url:
+        return None
+    if url.split(":", 1)[0].lower() in ("postgresql", "postgres") and importlib.util.find_spec("psycopg") is None:
+        # SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3; this environment ships psycopg2.
+        raise CourseError(
+            f"{where}: write the gradebook URL as postgresql+psycopg2://... (a bare postgresql:// needs the "
+            f"psycopg 3 driver, which is not installed)"
+        )
+    return url
 
 
 @dataclass
@@ -77,6 +127,10 @@ class Course:
     config_file: Path | None = None
     #: Per-cell execution timeout in seconds for autograding; None keeps nbgrader_config.py's value.
     timeout: int | None = None
+    #: Sandbox for student code while grading: "auto" (bubblewrap if it works here, else unsandboxed
+    #: with a warning), "on" (required: an error without it) or "off"; None keeps nbgrader_config.py's
+    #: ``c.SandboxedKernelManager.mode`` (default "auto").
+    sandbox: str | None = None
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).resolve()
@@ -98,15 +152,29 @@ class Course:
 
     @property
     def db_path(self) -> Path:
+        """The SQLite gradebook file (used only when :attr:`db_url` is the SQLite default)."""
         return self.grading_dir / "gradebook.db"
 
     @property
     def db_url(self) -> str:
-        """SQLite with a 60 s busy timeout: parallel graders wait for the write lock instead of failing."""
+        """The gradebook's SQLAlchemy URL, the same in every process built from the same root and config.
+
+        ``$DLB_DB_URL`` if set, else ``c.CourseDirectory.db_url`` of the config file if it is not
+        SQLite (e.g. ``postgresql://grader@dbhost/dlbasics``): either is used as is. Otherwise the
+        course's own SQLite file :attr:`db_path` with a 60 s busy timeout, so parallel graders wait
+        for the write lock instead of failing (a SQLite URL in the config file means this file).
+        """
+        url = _configured_db_url(self.config_file)
+        if url is not None:
+            return url
         return f"sqlite:///{self.db_path}?timeout=60"
 
     def enable_wal(self) -> None:
-        """Write-ahead logging: readers never block the writer, and a crash cannot leave a half-written page."""
+        """Write-ahead logging: readers never block the writer, and a crash cannot leave a half-written page.
+
+        SQLite only: a no-op for a database server (PostgreSQL has its own concurrency control)."""
+        if not _is_sqlite(self.db_url):
+            return
         con = sqlite3.connect(self.db_path, timeout=60)
         try:
             con.execute("PRAGMA journal_mode=WAL")
@@ -142,8 +210,27 @@ class Course:
             if self.timeout <= 0:
                 raise CourseError(f"timeout must be a positive number of seconds, not {self.timeout}")
             c.Execute.timeout = int(self.timeout)
+        if release_overrides.get("release_directory") == str(self.grading_release_dir.relative_to(self.root)):
+            _sandbox_config(c, self)  # the grading API (grading_api): its kernels run student code
         c.NbGraderAPI.log_level = "WARN"
         return c
+
+    def sandbox_status(self) -> SandboxStatus:
+        """A :class:`dlbasics.course.sandbox.SandboxStatus`: whether grading kernels run sandboxed, or why not.
+
+        bubblewrap is tried once per process. Mode "on" raises :class:`CourseError` if it cannot be used;
+        "auto" falls back to plain kernels and prints a warning once per grading run.
+        """
+        from dlbasics.course.sandbox import resolve, warn_once
+
+        c = Config()
+        if self.config_file and Path(self.config_file).is_file():
+            loader = PyFileConfigLoader(Path(self.config_file).name, path=str(Path(self.config_file).parent))
+            c.merge(loader.load_config())
+        mode = self.sandbox or c.SandboxedKernelManager.get("mode") or "auto"
+        status = resolve(str(mode), str(c.SandboxedKernelManager.get("bwrap") or "bwrap"))
+        warn_once(status)
+        return status
 
     def api(self, **overrides: Any) -> Any:
         from nbgrader.apps import NbGraderAPI

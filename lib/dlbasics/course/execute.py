@@ -97,6 +97,14 @@ def _guarded_execute_class() -> type:
           swallowed can be blamed on a cell.
         """
 
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            # nbgrader's Execute.__init__ passes kernel_manager_class=AsyncKernelManager, which beats the
+            # config: honour c.Execute.kernel_manager_class (the sandbox, see dlbasics.course.sandbox).
+            configured = self.config.Execute.get("kernel_manager_class")
+            if configured:
+                self.kernel_manager_class = configured
+
         def preprocess(self, nb: Any, resources: Any = None, km: Any = None) -> Any:
             self._dlb_snapshotted = False
             self._dlb_chars: dict[int, int] = {}
