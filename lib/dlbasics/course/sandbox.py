@@ -196,9 +196,29 @@ def build_command(bwrap: str, scratch: Path, inner: list[str], *, hidden: list[P
     return [*cmd, "--", *inner]
 
 
+#: Scratch directories of this process not yet removed: removed at exit even when a kernel died
+#: without nbclient cleaning up (multiprocessing's Finalize also runs in pool workers, which skip atexit).
+_LIVE_SCRATCH: set[Path] = set()
+
+
+def _remove_live_scratch() -> None:
+    for d in list(_LIVE_SCRATCH):
+        shutil.rmtree(d, ignore_errors=True)
+        _LIVE_SCRATCH.discard(d)
+
+
+@functools.lru_cache(maxsize=None)
+def _register_scratch_cleanup() -> None:
+    import multiprocessing.util
+
+    multiprocessing.util.Finalize(None, _remove_live_scratch, exitpriority=10)
+
+
 def make_scratch(uid: int | None) -> Path:
     """A fresh scratch directory (ipc/, work/, home/), owned by the sandbox uid (others cannot list it)."""
+    _register_scratch_cleanup()
     scratch = Path(tempfile.mkdtemp(prefix="dlb-kernel-"))
+    _LIVE_SCRATCH.add(scratch)
     for sub in ("ipc", "work", "home"):
         (scratch / sub).mkdir()
     for d in (scratch, scratch / "ipc", scratch / "work", scratch / "home"):
@@ -246,6 +266,7 @@ def probe(bwrap: str) -> str:
         return ""
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        _LIVE_SCRATCH.discard(scratch)
 
 
 def resolve(mode: str, bwrap: str = "bwrap") -> SandboxStatus:
@@ -332,6 +353,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     def _dlb_remove_scratch(self) -> None:
         if self._dlb_scratch is not None:
             shutil.rmtree(self._dlb_scratch, ignore_errors=True)
+            _LIVE_SCRATCH.discard(self._dlb_scratch)
             self._dlb_scratch = None
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
