@@ -49,7 +49,9 @@ class HouseData(NamedTuple):
     """Standard deviation of the Gaussian noise added to the prices (k€)."""
 
 
-def house_price_formula(rooms: FloatArray, area: FloatArray, distance: FloatArray, house_type: IntArray) -> FloatArray:
+def house_price_formula(
+    rooms: FloatArray, area: FloatArray, distance: FloatArray, house_type: IntArray
+) -> FloatArray:
     r"""The ground-truth price (k€) of :func:`make_house_prices`, without noise.
 
     .. math::
@@ -71,7 +73,8 @@ def house_price_formula(rooms: FloatArray, area: FloatArray, distance: FloatArra
     price : ndarray of shape (n,), float64
     """
     mult = np.array([1.0, 1.35, 1.9])[house_type]
-    out: FloatArray = mult * 4.0 * area**0.9 * (0.5 + 0.5 * np.exp(-distance / 2.0)) + 20.0 * np.sqrt(rooms)
+    near = 0.5 + 0.5 * np.exp(-distance / 2.0)
+    out: FloatArray = mult * 4.0 * area**0.9 * near + 20.0 * np.sqrt(rooms)
     return out
 
 

@@ -12,7 +12,9 @@ import numpy as np
 from dlbasics._typing import FloatArray, check_floating
 
 
-def mse_loss(pred: FloatArray, target: FloatArray) -> tuple[float, FloatArray]:
+def mse_loss(
+    pred: FloatArray, target: FloatArray
+) -> tuple[float, FloatArray]:
     r"""Mean squared error (MSE), averaged over *all* elements.
 
     .. math::
@@ -46,9 +48,13 @@ def mse_loss(pred: FloatArray, target: FloatArray) -> tuple[float, FloatArray]:
     check_floating(pred, "pred")
     check_floating(target, "target")
     if pred.shape != target.shape:
-        raise ValueError(f"pred and target must have the same shape, got {pred.shape} and {target.shape}")
+        raise ValueError(
+            "pred and target must have the same shape, "
+            f"got {pred.shape} and {target.shape}"
+        )
     diff = pred - target
     k = diff.size
     loss = float(np.mean(diff * diff)) if k else float("nan")
-    dpred = (diff * (2.0 / k)).astype(pred.dtype, copy=False) if k else diff.astype(pred.dtype)
+    scaled = diff * (2.0 / k) if k else diff
+    dpred = scaled.astype(pred.dtype, copy=False)
     return loss, dpred

@@ -13,7 +13,10 @@ from dlbasics._typing import FloatArray, check_floating
 
 
 def gradient_descent(
-    grad_fn: Callable[[FloatArray], FloatArray], x0: FloatArray, lr: float, num_steps: int
+    grad_fn: Callable[[FloatArray], FloatArray],
+    x0: FloatArray,
+    lr: float,
+    num_steps: int,
 ) -> FloatArray:
     r"""Plain gradient descent (GD) with a fixed learning rate.
 
@@ -64,6 +67,7 @@ def gradient_descent(
     x = x0.copy()
     with np.errstate(over="ignore", invalid="ignore"):
         for k in range(num_steps):
-            x = (x - lr * np.asarray(grad_fn(x.copy()))).astype(x0.dtype, copy=False)
+            step = lr * np.asarray(grad_fn(x.copy()))
+            x = (x - step).astype(x0.dtype, copy=False)
             traj[k + 1] = x
     return traj

@@ -52,7 +52,8 @@ def sigmoid_forward(x: FloatArray) -> tuple[FloatArray, SigmoidCache]:
     """
     check_floating(x)
     z = np.exp(-np.abs(x))
-    out = np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z)).astype(x.dtype, copy=False)
+    out = np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
+    out = out.astype(x.dtype, copy=False)
     return out, SigmoidCache(out=out)
 
 
