@@ -1,5 +1,6 @@
 # Two commands for a fresh clone (only Python 3.11 needed):
-#   make book   - create .venv if missing, install, execute every chapter, build _build/html (warnings are errors)
+#   make book   - create .venv if missing, install, (re-)execute the chapters whose code, lib/ or environment
+#                 changed, build _build/html (warnings are errors)
 #   make test   - the same environment, then the whole test suite (CI runs exactly this)
 PYTHON ?= python3.11
 VENV   ?= .venv
@@ -19,13 +20,33 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[book,course,test]"
 	touch $(STAMP)
 
+# The chapters' outputs are cached by jupyter-cache (_config.yml: execute_notebooks: cache), which
+# re-executes a notebook only when its code cells change. It cannot see what the chapters import or
+# run with: the package in lib/ and the pinned environment (pyproject.toml, constraints.txt); nor does
+# Sphinx notice a change in the book's local extensions (_ext/). So we stamp a hash of those in _build/
+# and, when it differs (or there is no stamp: fresh clone, failed build), delete the execution cache
+# AND Sphinx's saved environment (.doctrees): without the latter Sphinx would not even re-read the
+# unchanged notebooks and would keep their old pages. Every chapter is then executed again. The
+# stamp is written only after a successful build.
+BOOK_DEPS_STAMP := _build/.book-deps.sha256
+BOOK_DEPS_DIRS  := lib $(wildcard _ext)
+
 book: $(STAMP)
-	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	@hash=$$( { find $(BOOK_DEPS_DIRS) -type f ! -path '*/__pycache__/*' ! -path '*.egg-info/*' -print0 \
+	            | LC_ALL=C sort -z | xargs -0 sha256sum; sha256sum pyproject.toml constraints.txt; } \
+	          | sha256sum | cut -d' ' -f1 ); \
+	if [ "$$(cat $(BOOK_DEPS_STAMP) 2>/dev/null)" != "$$hash" ]; then \
+	  echo "lib/ or the environment changed since the last build (or no stamp): executing every chapter again"; \
+	  rm -rf _build/.jupyter_cache _build/.doctrees $(BOOK_DEPS_STAMP); \
+	fi; \
+	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going \
+	  && mkdir -p _build && echo "$$hash" > $(BOOK_DEPS_STAMP)
 
 test: $(STAMP) sysdeps
 	$(BIN)/python -m pytest
 
-# Debian packages the tests use: Chromium (browser test of the site), bubblewrap (the grading
+# Debian packages the tests use: Chromium (browser test of the site) and a Korean font for the
+# glossary (fonts-nanum), bubblewrap (the grading
 # sandbox), PostgreSQL (gradebook on a database server). Installed when missing and we are root;
 # otherwise say which are missing (the tests that need them then fail with the same advice).
 sysdeps:
@@ -33,6 +54,7 @@ sysdeps:
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v bwrap >/dev/null 2>&1 || missing="$$missing bubblewrap"; \
 	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	fc-list :lang=ko 2>/dev/null | grep -q . || missing="$$missing fonts-nanum"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing Debian packages:$$missing"; \
