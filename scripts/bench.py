@@ -74,32 +74,29 @@ def make_class(tmp: Path, assignment: str, n: int) -> tuple[Course, Path]:
     return course, subs
 
 
+def _nbgrader(course: Course, *args: str) -> float:
+    """Run one stock `nbgrader` command in the course folder; return its wall time."""
+    t0 = time.perf_counter()
+    proc = subprocess.run([str(BIN / "nbgrader"), *args], cwd=course.root, capture_output=True, text=True,
+                          env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"})
+    elapsed = time.perf_counter() - t0
+    if proc.returncode != 0:
+        print(f"warning: nbgrader {args[0]} exited {proc.returncode}", file=sys.stderr)
+    return elapsed
+
+
 def bench_nbgrader_cli(course: Course, assignment: str, subs: Path) -> float:
     """Stock nbgrader: copy into submitted/ and run `nbgrader autograde` once for the whole class."""
     submitted = course.root / "grading" / "submitted"
     if submitted.exists():
         shutil.rmtree(submitted)
     shutil.copytree(subs, submitted)
-    t0 = time.perf_counter()
-    proc = subprocess.run([str(BIN / "nbgrader"), "autograde", assignment, "--force"],
-                          cwd=course.root, capture_output=True, text=True,
-                          env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"})
-    elapsed = time.perf_counter() - t0
-    if proc.returncode != 0:
-        print(f"warning: nbgrader autograde exited {proc.returncode}", file=sys.stderr)
-    return elapsed
+    return _nbgrader(course, "autograde", assignment, "--force")
 
 
 def bench_nbgrader_feedback(course: Course, assignment: str) -> float:
     """Stock nbgrader: `nbgrader generate_feedback` for the class (dlb grade writes feedback too)."""
-    t0 = time.perf_counter()
-    proc = subprocess.run([str(BIN / "nbgrader"), "generate_feedback", assignment, "--force"],
-                          cwd=course.root, capture_output=True, text=True,
-                          env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"})
-    elapsed = time.perf_counter() - t0
-    if proc.returncode != 0:
-        print(f"warning: nbgrader generate_feedback exited {proc.returncode}", file=sys.stderr)
-    return elapsed
+    return _nbgrader(course, "generate_feedback", assignment, "--force")
 
 
 def main() -> int:
