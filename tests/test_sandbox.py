@@ -38,7 +38,20 @@ TIMEOUT = 30  # seconds per cell (generous: the machine may be loaded; no attack
 MAX_PROCESSES = 64
 SECRET_ENV = "DLB_SANDBOX_TEST_SECRET"
 
-needs_bwrap = pytest.mark.skipif(bool(probe("bwrap")), reason=f"bubblewrap unusable here: {probe('bwrap')}")
+def _require_bwrap() -> None:
+    """The sandbox tests fail, never skip, where bubblewrap cannot run: a skipped sandbox test would
+    let a broken sandbox pass CI (`make test` installs Debian's bubblewrap when run as root)."""
+    why = probe("bwrap")
+    if why:
+        pytest.fail(f"the grading sandbox cannot run here: {why}")
+
+
+needs_bwrap = pytest.mark.usefixtures("_bwrap_required")
+
+
+@pytest.fixture
+def _bwrap_required() -> None:
+    _require_bwrap()
 
 # Prints one line per attempt: "ATTACK <what>: SUCCEEDED ..." or "ATTACK <what>: blocked <error>".
 _TRY = '''

@@ -125,13 +125,15 @@ def python_paths() -> list[Path]:
     return found
 
 
-def mount_plan(hidden: list[Path], secret: list[Path], exposed: list[Path]) -> list[str]:
+def mount_plan(hidden: list[Path], secret: list[Path], exposed: list[Path],
+               emptied: tuple[Path, ...] = ()) -> list[str]:
     """bwrap arguments that empty each ``hidden`` directory, then bind back (read-only) each
-    ``exposed`` directory inside one of them that holds none of the ``secret`` directories."""
+    ``exposed`` directory inside one of them (or inside ``emptied``, directories the caller already
+    replaced, such as ``/tmp``) that holds none of the ``secret`` directories."""
     args: list[str] = []
     hidden = sorted({h.resolve() for h in hidden if h.is_dir() and h.resolve() != Path("/")},
                     key=lambda p: len(p.parts))
-    kept: list[Path] = []
+    kept: list[Path] = [Path(e) for e in emptied]
     for h in hidden:
         if not any(_under(h, k) for k in kept):
             kept.append(h)
@@ -169,9 +171,10 @@ def build_command(bwrap: str, scratch: Path, inner: list[str], *, hidden: list[P
     home = scratch / "home"
     mb = 1024 * 1024
     cmd = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-           "--size", str(limits.tmp_mb * mb), "--tmpfs", "/tmp",
-           "--size", str(limits.tmp_mb * mb), "--tmpfs", "/dev/shm"]
-    cmd += mount_plan(hidden, secret, python_paths())
+           "--size", str(limits.tmp_mb * mb), "--perms", "1777", "--tmpfs", "/tmp",
+           "--size", str(limits.tmp_mb * mb), "--perms", "1777", "--tmpfs", "/dev/shm"]
+    # The host's /tmp is replaced: bind back what Python needs from it (a venv or checkout under /tmp).
+    cmd += mount_plan(hidden, secret, python_paths(), emptied=(Path("/tmp"), Path("/dev/shm")))
     cmd += ["--bind", str(scratch), str(scratch),
             "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
             "--clearenv",
