@@ -250,8 +250,11 @@ def test_instructor_files_are_unreadable(graded: Graded) -> None:
 @needs_bwrap
 def test_nothing_is_written_outside_the_scratch_directory(graded: Graded) -> None:
     won, blocked = graded.attempts("writer")
-    assert won == [], won
-    assert len(blocked) == 5 + len(graded.outside) + 2
+    # The kernel has a private, size-limited /tmp of its own: writing there may succeed, and the
+    # host's /tmp must stay untouched (checked below with the other targets).
+    private_tmp = [w for w in won if w.startswith("ATTACK write /tmp/pwned-")]
+    assert [w for w in won if w not in private_tmp] == [], won
+    assert len(blocked) + len(private_tmp) == 5 + len(graded.outside) + 2
     for p in graded.outside:
         assert not p.exists(), p
     hits = [p for p in graded.root.rglob("*") if p.is_file() and graded.marker.encode() in p.read_bytes()]
