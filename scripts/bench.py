@@ -139,6 +139,7 @@ def main() -> int:
         serial_s = dlb("dlb-1-worker", workers=1)
         dlb_s = dlb("dlb-all-workers", workers=workers)
         nosandbox_s = dlb("dlb-all-workers-no-sandbox", workers=workers, sandbox="off")
+        nofeedback_s = dlb("dlb-all-workers-no-feedback", workers=workers, feedback=False)
         cli_s = bench_nbgrader_cli(course, args.assignment, subs)
         fb_s = bench_nbgrader_feedback(course, args.assignment)
         results.update(
@@ -146,6 +147,8 @@ def main() -> int:
             dlb_grade_1_worker_total_s=round(serial_s, 1),
             dlb_grade_total_s=round(dlb_s, 1), dlb_grade_per_submission_s=round(dlb_s / n, 2),
             dlb_grade_no_sandbox_total_s=round(nosandbox_s, 1),
+            dlb_grade_no_feedback_total_s=round(nofeedback_s, 1),
+            ratio_vs_nbgrader_autograde_no_feedback=round(cli_s / nofeedback_s, 2),
             parallel_speedup=round(serial_s / dlb_s, 2),
             nbgrader_autograde_total_s=round(cli_s, 1),
             nbgrader_autograde_per_submission_s=round(cli_s / n, 2),
@@ -158,9 +161,11 @@ def main() -> int:
     print(f"dlb grade, {workers} workers, sandboxed:           {dlb_s:7.1f} s, {dlb_s / n:.2f} s per submission "
           f"({serial_s / dlb_s:.2f}x the 1-worker run)")
     print(f"dlb grade, {workers} workers, no sandbox:          {nosandbox_s:7.1f} s, {nosandbox_s / n:.2f} s per submission")
+    print(f"dlb grade, {workers} workers, no feedback:         {nofeedback_s:7.1f} s, {nofeedback_s / n:.2f} s per submission")
     print(f"stock nbgrader autograde (serial):         {cli_s:7.1f} s, {cli_s / n:.2f} s per submission")
     print(f"stock nbgrader generate_feedback (serial): {fb_s:7.1f} s, {fb_s / n:.2f} s per submission")
     print(f"ratio, stock autograde / dlb grade:               {cli_s / dlb_s:.2f}x")
+    print(f"ratio, stock autograde / dlb grade --no-feedback: {cli_s / nofeedback_s:.2f}x (the same work)")
     print(f"ratio, stock autograde + feedback / dlb grade:    {(cli_s + fb_s) / dlb_s:.2f}x (the same work)")
     write_results(results)
     return 0
