@@ -190,31 +190,31 @@ def place(course: Course, assignment: str, notebook_name: str, sub: Submission, 
     """Copy a submission into nbgrader's submitted/ layout, repaired against the release notebook
     ``release_nb`` (see :func:`repair`); return a problem string or ''."""
     dest_dir = course.grading_dir / "submitted" / sub.student / assignment
-    # Read everything from the input first: the input may be dest_dir itself (the folder that
+    if sub.notebook is None:
+        if dest_dir.exists():
+            shutil.rmtree(dest_dir)
+        return sub.problem
+    src = sub.notebook
+    # Read everything from the input first: it may be dest_dir itself (the folder that
     # `nbgrader collect` fills), which is replaced below.
     nb: Any = None
-    problem = sub.problem if sub.notebook is None else ""
-    if sub.notebook is not None:
-        try:
-            nb = nbformat.read(str(sub.notebook), as_version=4)
-        except Exception as exc:  # invalid JSON, wrong schema, unreadable file
-            problem = f"invalid notebook ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
+    problem = ""
+    try:
+        nb = nbformat.read(str(src), as_version=4)
+    except Exception as exc:  # invalid JSON, wrong schema, unreadable file
+        problem = f"invalid notebook ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
     # nbgrader's exchange writes these beside the notebook: the submission time (late penalties)
     # and the secret that `nbgrader release_feedback` checks. Keep them.
-    keep = {}
-    if sub.notebook is not None:
-        for name in ("timestamp.txt", "submission_secret.txt"):
-            f = sub.notebook.parent / name
-            if f.is_file():
-                keep[name] = f.read_bytes()
-    if sub.notebook is not None and dest_dir.resolve() in sub.notebook.resolve().parents:
-        # Graded in place (the folder `nbgrader collect` fills): keep the student's files as handed in.
+    keep = {name: (src.parent / name).read_bytes()
+            for name in ("timestamp.txt", "submission_secret.txt") if (src.parent / name).is_file()}
+    if dest_dir.resolve() in src.resolve().parents:
+        # Graded in place: keep the student's files as handed in, and never replace an unreadable one.
         kept = course.grading_dir / "originals" / sub.student / assignment
         if kept.exists():
             shutil.rmtree(kept)
         shutil.copytree(dest_dir, kept)
         if nb is None:
-            return problem  # nothing is replaced: the submission stays as it was
+            return problem
     if dest_dir.exists():
         shutil.rmtree(dest_dir)
     if nb is None:
