@@ -80,28 +80,34 @@ class GradingRun(list[Result]):
         return [r for r in self if r.reused]
 
 
+def _submission_scores(sub: Any) -> tuple[dict[str, float | None], float]:
+    """Points per graded cell of a gradebook submission (None where a person still has to grade it)
+    and nbgrader's total."""
+    cells: dict[str, float | None] = {}
+    for nb in sub.notebooks:
+        for g in nb.grades:
+            cells[g.name] = None if g.needs_manual_grade else float(g.score or 0.0)
+    return cells, float(sub.score)
+
+
 def _read_scores(course: Course, assignment: str, student: str) -> tuple[dict[str, float | None], float]:
-    """Points per graded cell (None where a person still has to grade it) and nbgrader's total."""
+    """One student's points per graded cell and total, from the gradebook."""
     from nbgrader.api import Gradebook
 
     with Gradebook(course.db_url) as gb:
-        sub = gb.find_submission(assignment, student)
-        cells: dict[str, float | None] = {}
-        for nb in sub.notebooks:
-            for g in nb.grades:
-                cells[g.name] = None if g.needs_manual_grade else float(g.score or 0.0)
-        return cells, float(sub.score)
+        return _submission_scores(gb.find_submission(assignment, student))
 
 
-def _max_scores(course: Course, assignment: str) -> dict[str, float]:
-    """Every graded cell's points, autograded tests first, then manually graded answers."""
+def _max_scores(course: Course, assignment: str) -> tuple[dict[str, float], set[str]]:
+    """Every graded cell's points, autograded tests first, then manually graded answers; and the
+    names of the autograded test cells (code cells)."""
     from nbgrader.api import Gradebook
 
     with Gradebook(course.db_url) as gb:
         a = gb.find_assignment(assignment)
         cells = [c for nb in a.notebooks for c in nb.grade_cells]
         ordered = [c for c in cells if c.cell_type == "code"] + [c for c in cells if c.cell_type != "code"]
-        return {c.name: float(c.max_score) for c in ordered}
+        return {c.name: float(c.max_score) for c in ordered}, {c.name for c in cells if c.cell_type == "code"}
 
 
 _WORKER: dict[str, Any] = {}
@@ -330,11 +336,7 @@ def _gradebook_scores(course: Course, assignment: str,
                 sub = gb.find_submission(assignment, student)
             except MissingEntry:
                 continue
-            cells: dict[str, float | None] = {}
-            for nb in sub.notebooks:
-                for g in nb.grades:
-                    cells[g.name] = None if g.needs_manual_grade else float(g.score or 0.0)
-            out[student] = (cells, float(sub.score))
+            out[student] = _submission_scores(sub)
     return out
 
 
@@ -428,7 +430,7 @@ def _grade_class(course: Course, assignment: str, subs: list[Submission], notebo
         raise CourseError(f"could not generate {assignment} from solutions/:\n{err}")
     course.enable_wal()
     release_nb = nbformat.read(str(course.grading_release_dir / assignment / notebook_name), as_version=4)
-    max_scores = _max_scores(course, assignment)
+    max_scores, code_cells = _max_scores(course, assignment)
     total = sum(max_scores.values())
 
     # What the last run left: reuse it only if nothing but some notebooks changed since.
@@ -549,7 +551,6 @@ def _grade_class(course: Course, assignment: str, subs: list[Submission], notebo
     finally:
         bar.close()
 
-    code_cells = _code_cells(course, assignment)
     ordered = GradingRun((results[s.student] for s in subs), regrade_all=regrade_all, removed=removed,
                          sandbox=sandbox,
                          cell_max={c: p for c, p in max_scores.items() if c in code_cells})
@@ -558,15 +559,6 @@ def _grade_class(course: Course, assignment: str, subs: list[Submission], notebo
     if feedback:
         _copy_feedback(course, assignment, out / "feedback", [r.student for r in ordered if r.status == "graded"])
     return ordered
-
-
-def _code_cells(course: Course, assignment: str) -> set[str]:
-    """The autograded test cells (manually graded answers are left out of 'most often failed')."""
-    from nbgrader.api import Gradebook
-
-    with Gradebook(course.db_url) as gb:
-        a = gb.find_assignment(assignment)
-        return {c.name for nb in a.notebooks for c in nb.grade_cells if c.cell_type == "code"}
 
 
 def write_csv(path: Path, results: Iterable[Result], cell_names: list[str], *, sandboxed: bool = False) -> None:
