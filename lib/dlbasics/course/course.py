@@ -9,6 +9,8 @@ class's grading pays nbgrader's start-up once, not once per student.
 
 from __future__ import annotations
 
+import copy
+import functools
 import importlib.util
 import os
 import sqlite3
@@ -94,6 +96,21 @@ def _is_sqlite(url: str) -> bool:
     return url.split(":", 1)[0].split("+", 1)[0].strip().lower() == "sqlite"
 
 
+@functools.lru_cache(maxsize=8)
+def _read_config_file(path: str, mtime_ns: int, size: int) -> Config:
+    loader = PyFileConfigLoader(Path(path).name, path=str(Path(path).parent))
+    return loader.load_config()
+
+
+def load_config_file(config_file: Path | None) -> Config:
+    """The settings of ``nbgrader_config.py`` (empty if there is none): read once per version of the
+    file, not at every gradebook access. A copy, so callers may change it."""
+    if config_file is None or not Path(config_file).is_file():
+        return Config()
+    st = Path(config_file).stat()
+    return copy.deepcopy(_read_config_file(str(config_file), st.st_mtime_ns, st.st_size))
+
+
 def _configured_db_url(config_file: Path | None) -> str | None:
     """A server gradebook URL from ``$DLB_DB_URL`` or the config file's ``CourseDirectory.db_url``; None for SQLite."""
     url = os.environ.get(DB_URL_ENV, "").strip()
@@ -104,8 +121,7 @@ def _configured_db_url(config_file: Path | None) -> str | None:
             f"unset {DB_URL_ENV} to use it, or set it to a server URL such as postgresql+psycopg2://user@host/db"
         )
     if not url and config_file is not None and Path(config_file).is_file():
-        loader = PyFileConfigLoader(Path(config_file).name, path=str(Path(config_file).parent))
-        value = loader.load_config().CourseDirectory.get("db_url")
+        value = load_config_file(config_file).CourseDirectory.get("db_url")
         url = value.strip() if isinstance(value, str) and not _is_sqlite(value) else ""
         where = f"c.CourseDirectory.db_url in {config_file}"
     if not url:
@@ -193,10 +209,7 @@ class Course:
 
     def config(self, **release_overrides: Any) -> Config:
         """The repository's nbgrader config, re-rooted at this course directory."""
-        c = Config()
-        if self.config_file and Path(self.config_file).is_file():
-            loader = PyFileConfigLoader(Path(self.config_file).name, path=str(Path(self.config_file).parent))
-            c.merge(loader.load_config())
+        c = load_config_file(self.config_file)
         c.CourseDirectory.root = str(self.root)
         c.CourseDirectory.db_url = self.db_url
         c.CourseDirectory.submitted_directory = os.path.join("grading", "submitted")
@@ -223,10 +236,7 @@ class Course:
         """
         from dlbasics.course.sandbox import resolve, warn_once
 
-        c = Config()
-        if self.config_file and Path(self.config_file).is_file():
-            loader = PyFileConfigLoader(Path(self.config_file).name, path=str(Path(self.config_file).parent))
-            c.merge(loader.load_config())
+        c = load_config_file(self.config_file)
         mode = self.sandbox or c.SandboxedKernelManager.get("mode") or "auto"
         status = resolve(str(mode), str(c.SandboxedKernelManager.get("bwrap") or "bwrap"))
         warn_once(status)
