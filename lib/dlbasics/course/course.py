@@ -164,7 +164,7 @@ class Course:
 
     def grading_api(self) -> Any:
         """An nbgrader API that releases into :attr:`grading_release_dir`, as grading needs."""
-        return self.api(release_directory=str(self.grading_release_dir.relative_to(self.root)))
+        return self.api(for_grading=True, release_directory=str(self.grading_release_dir.relative_to(self.root)))
 
     @property
     def db_path(self) -> Path:
@@ -207,8 +207,10 @@ class Course:
     def assignments(self) -> list[str]:
         return sorted(p.name for p in (self.root / "solutions").iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
 
-    def config(self, **release_overrides: Any) -> Config:
-        """The repository's nbgrader config, re-rooted at this course directory."""
+    def config(self, *, for_grading: bool = False, **release_overrides: Any) -> Config:
+        """The repository's nbgrader config, re-rooted at this course directory.
+
+        ``for_grading``: the config of the grading API, whose kernels run student code in the sandbox."""
         c = load_config_file(self.config_file)
         c.CourseDirectory.root = str(self.root)
         c.CourseDirectory.db_url = self.db_url
@@ -223,8 +225,8 @@ class Course:
             if self.timeout <= 0:
                 raise CourseError(f"timeout must be a positive number of seconds, not {self.timeout}")
             c.Execute.timeout = int(self.timeout)
-        if release_overrides.get("release_directory") == str(self.grading_release_dir.relative_to(self.root)):
-            _sandbox_config(c, self)  # the grading API (grading_api): its kernels run student code
+        if for_grading:
+            _sandbox_config(c, self)
         c.NbGraderAPI.log_level = "WARN"
         return c
 
@@ -242,12 +244,12 @@ class Course:
         warn_once(status)
         return status
 
-    def api(self, **overrides: Any) -> Any:
+    def api(self, *, for_grading: bool = False, **overrides: Any) -> Any:
         from nbgrader.apps import NbGraderAPI
 
         _ensure_env_bin_on_path()
         self.grading_dir.mkdir(parents=True, exist_ok=True)
-        return NbGraderAPI(config=self.config(**overrides))
+        return NbGraderAPI(config=self.config(for_grading=for_grading, **overrides))
 
     def release(self, assignment: str, *, release_dir: str = "exercises") -> Path:
         """Generate the student version of ``assignment`` into ``root/<release_dir>/`` (and the gradebook)."""
