@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from dlbasics.course.course import Course  # noqa: E402
 from dlbasics.course.grade import grade_class, summary  # noqa: E402
 from dlbasics.course.synthetic import write_solution_submission  # noqa: E402
-from tests.grading_helpers import make_course  # noqa: E402
+from tests.grading_helpers import released_course  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
@@ -58,9 +58,7 @@ def bench_book(tmp: Path) -> tuple[float, list[str]]:
 
 
 def make_class(tmp: Path, assignment: str, n: int) -> tuple[Course, Path]:
-    course = make_course(tmp / "course", [assignment])
-    release = course.release(assignment, release_dir="release")
-    source_nb = next((course.root / "solutions" / assignment).glob("*.ipynb"))
+    course, source_nb, release_nb = released_course(tmp / "course", assignment)
     try:
         bugs = list(importlib.import_module(f"tests.bugzoo.{assignment}").BUGS)
     except ModuleNotFoundError:
@@ -69,7 +67,7 @@ def make_class(tmp: Path, assignment: str, n: int) -> tuple[Course, Path]:
     subs = tmp / "submissions"
     for i in range(n):
         variant = variants[i % len(variants)]
-        write_solution_submission(source_nb, release / source_nb.name,
+        write_solution_submission(source_nb, release_nb,
                                   subs / f"student{i:03d}" / assignment / source_nb.name, replace=variant)
     return course, subs
 

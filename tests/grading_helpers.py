@@ -22,6 +22,15 @@ def make_course(tmp: Path, assignments: list[str]) -> Course:
     return Course(tmp)
 
 
+def released_course(tmp: Path, assignment: str) -> tuple[Course, Path, Path]:
+    """A fresh course in ``tmp`` with ``assignment`` generated into ``release/``, as grading tests need:
+    (course, the source notebook with solutions, the released student notebook)."""
+    course = make_course(tmp, [assignment])
+    release = course.release(assignment, release_dir="release")
+    source_nb = next((course.root / "solutions" / assignment).glob("*.ipynb"))
+    return course, source_nb, release / source_nb.name
+
+
 def assignments() -> list[str]:
     return sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
 

@@ -15,7 +15,7 @@ import pytest
 
 from dlbasics.course.grade import Result, grade_class
 from dlbasics.course.synthetic import write_solution_submission
-from tests.grading_helpers import ROOT, assignments, make_course, points
+from tests.grading_helpers import ROOT, assignments, points, released_course
 
 
 def with_bugzoo() -> list[str]:
@@ -38,10 +38,7 @@ class Graded:
 def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Graded:
     assignment: str = request.param
     tmp = tmp_path_factory.mktemp(assignment)
-    course = make_course(tmp / "course", [assignment])
-    release = course.release(assignment, release_dir="release")
-    source_nb = next((course.root / "solutions" / assignment).glob("*.ipynb"))
-    release_nb = release / source_nb.name
+    course, source_nb, release_nb = released_course(tmp / "course", assignment)
     subs = tmp / "submissions"
     subs.mkdir()
     # flat layout, as an LMS download
@@ -139,11 +136,9 @@ def json_unescape(text: str) -> str:
 @pytest.mark.slow
 def test_instructor_command_grades_a_folder(tmp_path: Path) -> None:
     assignment = with_bugzoo()[0]
-    course = make_course(tmp_path / "course", [assignment])
-    release = course.release(assignment, release_dir="release")
-    source_nb = next((course.root / "solutions" / assignment).glob("*.ipynb"))
+    course, source_nb, release_nb = released_course(tmp_path / "course", assignment)
     subs = tmp_path / "inbox"
-    write_solution_submission(source_nb, release / source_nb.name, subs / "ada" / assignment / source_nb.name)
+    write_solution_submission(source_nb, release_nb, subs / "ada" / assignment / source_nb.name)
     (subs / "bo.ipynb").parent.mkdir(parents=True, exist_ok=True)
     (subs / "bo.ipynb").write_text("not a notebook", encoding="utf-8")
     dlb = Path(sys.executable).parent / "dlb"

@@ -25,7 +25,7 @@ from dlbasics.course.course import Course, CourseError
 from dlbasics.course.grade import GradingRun, grade_class, manifest_path, summary
 from dlbasics.course.synthetic import write_solution_submission
 from tests.bugzoo.ps1_foundations import BUGS
-from tests.grading_helpers import make_course, points
+from tests.grading_helpers import make_course, points, released_course
 
 ASSIGNMENT = "ps1_foundations"  # the faster assignment to grade
 BUG = BUGS[0]
@@ -38,10 +38,7 @@ DLB = Path(sys.executable).parent / "dlb"
 
 def _course(tmp: Path) -> tuple[Course, Path, Path]:
     """A course with the assignment released; returns (course, source notebook, release notebook)."""
-    course = make_course(tmp / "course", [ASSIGNMENT])
-    release = course.release(ASSIGNMENT, release_dir="release")
-    source_nb = course.root / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    return course, source_nb, release / source_nb.name
+    return released_course(tmp / "course", ASSIGNMENT)
 
 
 def _write_zip(path: Path, members: dict[str, bytes]) -> Path:

@@ -21,7 +21,7 @@ from dlbasics.course.cells import grade_id, is_test_cell
 from dlbasics.course.collect import repair
 from dlbasics.course.grade import Result, grade_class
 from dlbasics.course.synthetic import write_solution_submission
-from tests.grading_helpers import ROOT, make_course
+from tests.grading_helpers import ROOT, released_course
 from tests.grading_helpers import points as cell_points
 
 ASSIGNMENT = "ps2_activations"
@@ -82,10 +82,7 @@ class Graded:
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
     tmp = tmp_path_factory.mktemp("robust")
-    course = make_course(tmp / "course", [ASSIGNMENT])
-    release = course.release(ASSIGNMENT, release_dir="release")
-    source_nb = course.root / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    release_nb = release / source_nb.name
+    course, source_nb, release_nb = released_course(tmp / "course", ASSIGNMENT)
     subs = tmp / "submissions"
     subs.mkdir()
 

@@ -30,7 +30,7 @@ from dlbasics.course.course import Course, CourseError
 from dlbasics.course.grade import Result, grade_class
 from dlbasics.course.sandbox import Limits, build_command, make_scratch, mount_plan, probe, resolve, sandbox_uid
 from dlbasics.course.synthetic import write_solution_submission
-from tests.grading_helpers import ROOT, make_course
+from tests.grading_helpers import ROOT, released_course
 from tests.grading_helpers import points as cell_points
 
 ASSIGNMENT = "ps2_activations"
@@ -110,14 +110,12 @@ def _listener() -> tuple[socket.socket, list[Any]]:
 
 
 def _build(tmp: Path, config: str) -> tuple[Course, Path, Path, Path]:
-    course = make_course(tmp / "course", [ASSIGNMENT])
+    course, source_nb, release_nb = released_course(tmp / "course", ASSIGNMENT)
     with open(course.root / "nbgrader_config.py", "a", encoding="utf-8") as f:
         f.write("\n" + config + "\n")
-    release = course.release(ASSIGNMENT, release_dir="release")
-    source_nb = course.root / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     subs = tmp / "submissions"
     subs.mkdir()
-    return course, source_nb, release / source_nb.name, subs
+    return course, source_nb, release_nb, subs
 
 
 def _submission(source_nb: Path, release_nb: Path, dest: Path, append: str = "", cell: str = "",
