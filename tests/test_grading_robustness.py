@@ -44,6 +44,18 @@ ATTACKS = {
         "_c.rel_error = lambda a, b: 0.0\n"
         "_c.call_student = _g.call_student = lambda f, *a, **k: f(*a, **k)"
     ),
+    # Without the restore, this makes the PyTorch comparison of relu compare the answer with itself.
+    "atk_references": (
+        "import dlbasics.course.references as _r\n"
+        "def _fake(fn):\n"
+        "    def w(*a, **k):\n"
+        "        if fn.__name__ != 'torch_relu':\n"
+        "            return fn(*a, **k)\n"
+        "        out, cache = relu_forward(a[0])\n"
+        "        return out, relu_backward(a[1], cache)\n"
+        "    return w\n"
+        "_r.torch_reference = _fake"
+    ),
     "atk_showtraceback": (
         "import sys\nimport IPython\n"
         "IPython.get_ipython().showtraceback = lambda *a, **k: None\n"

@@ -28,7 +28,7 @@ import pytest
 
 from dlbasics.course.course import Course, CourseError
 from dlbasics.course.grade import Result, grade_class
-from dlbasics.course.sandbox import Limits, build_command, make_scratch, mount_plan, probe, resolve, sandbox_uid
+from dlbasics.course.sandbox import KERNEL_REFERENCES, Limits, build_command, make_scratch, mount_plan, probe, resolve, sandbox_uid
 from dlbasics.course.synthetic import write_solution_submission
 from tests.grading_helpers import ROOT, released_course
 from tests.grading_helpers import points as cell_points
@@ -151,6 +151,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Any:
                Path("/var/tmp") / f"pwned-{token}.txt", Path.home() / f"pwned-{token}.txt"]
     victim_sub = grading / "submitted" / "victim" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     victim_auto = grading / "autograded" / "victim" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    references = KERNEL_REFERENCES / ASSIGNMENT  # where kernels see the values grade_class records
 
     def sub(name: str, append: str = "", cell: str = "") -> None:
         _submission(source_nb, release_nb, subs / f"{name}.ipynb", append, cell)
@@ -178,6 +179,8 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Any:
         f"_dlb_try('overwrite other submission', lambda: open({str(victim_sub)!r}, 'w').write(M))",
         f"_dlb_try('overwrite other autograded', lambda: open({str(victim_auto)!r}, 'w').write(M))",
         f"_dlb_try('overwrite solutions', lambda: open({str(source_nb)!r}, 'a').write(M))",
+        f"_dlb_try('change a recorded reference', lambda: open({str(references / 'STAMP')!r}, 'a').write(M))",
+        f"_dlb_try('add a recorded reference', lambda: open({str(references / 'x.npz')!r}, 'w').write(M))",
         *[f"_dlb_try('write {p}', lambda: open({str(p)!r}, 'w').write(M))" for p in outside],
         "_dlb_try('allocate 6 GiB', lambda: len(bytearray(6 * 2**30)))",
         "_dlb_try('allocate 8 GiB with numpy', lambda: __import__('numpy').ones(2**30).sum())",
@@ -252,7 +255,7 @@ def test_nothing_is_written_outside_the_scratch_directory(graded: Graded) -> Non
     # host's /tmp must stay untouched (checked below with the other targets).
     private_tmp = [w for w in won if w.startswith("ATTACK write /tmp/pwned-")]
     assert [w for w in won if w not in private_tmp] == [], won
-    assert len(blocked) + len(private_tmp) == 5 + len(graded.outside) + 2
+    assert len(blocked) + len(private_tmp) == 7 + len(graded.outside) + 2
     for p in graded.outside:
         assert not p.exists(), p
     hits = [p for p in graded.root.rglob("*") if p.is_file() and graded.marker.encode() in p.read_bytes()]

@@ -77,6 +77,7 @@ def _sandbox_config(c: Config, course: Course) -> None:
     skm = c.SandboxedKernelManager
     c.Execute.kernel_manager_class = SandboxedKernelManager
     skm.hidden, skm.secret = hidden_directories(course.root, list(skm.get("hidden", [])))
+    skm.references = str(course.references_dir)
     if not skm.get("cpu_seconds"):
         skm.cpu_seconds = CPU_PER_TIMEOUT * int(c.Execute.timeout)
 
@@ -162,6 +163,11 @@ class Course:
         """Where grading regenerates the student version from solutions/ (never exercises/)."""
         return self.grading_dir / "release"
 
+    @property
+    def references_dir(self) -> Path:
+        """PyTorch reference values recorded per assignment (:mod:`dlbasics.course.references`)."""
+        return self.grading_dir / "references"
+
     def grading_api(self) -> Any:
         """An nbgrader API that releases into :attr:`grading_release_dir`, as grading needs."""
         return self.api(for_grading=True, release_directory=str(self.grading_release_dir.relative_to(self.root)))
@@ -226,6 +232,7 @@ class Course:
                 raise CourseError(f"timeout must be a positive number of seconds, not {self.timeout}")
             c.Execute.timeout = int(self.timeout)
         if for_grading:
+            c.GuardedExecute.references_root = str(self.references_dir)
             _sandbox_config(c, self)
         c.NbGraderAPI.log_level = "WARN"
         return c

@@ -10,10 +10,12 @@ it arrives, so an output flood cannot exhaust the grader's memory.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from typing import Any
 
 from dlbasics.course.cells import is_test_cell, nbgrader_meta
+from dlbasics.course.references import STAMP
 
 #: Characters of stream output kept per cell; the rest is dropped as it arrives (memory stays bounded).
 MAX_OUTPUT_CHARS = 100_000
@@ -23,12 +25,16 @@ CURRENT: dict[str, Any] = {}
 
 # Run silently in the kernel before any cell: imports the test-cell helpers, then keeps pristine
 # copies of what a test cell relies on (numpy, the helpers, builtins, sys hooks, IPython's error display).
+# The PyTorch reference values recorded for the assignment (dlbasics.course.references) are named
+# here too, before any student cell: the folder is part of the state that is restored.
 _SNAPSHOT_CODE = r'''
-def _dlb_snapshot():
+def _dlb_snapshot(references):
     import builtins, sys, types
     import numpy, numpy.testing
-    import dlbasics.gradcheck, dlbasics.course.guard, dlbasics.course.checks
-    mods = [builtins, numpy, numpy.testing, dlbasics.gradcheck, dlbasics.course.guard, dlbasics.course.checks]
+    import dlbasics.gradcheck, dlbasics.course.guard, dlbasics.course.checks, dlbasics.course.references
+    dlbasics.course.references.use(references)
+    mods = [builtins, numpy, numpy.testing, dlbasics.gradcheck, dlbasics.course.guard, dlbasics.course.checks,
+            dlbasics.course.references]
     shell = get_ipython()
     methods = {}
     for cls in type(shell).__mro__:
@@ -44,7 +50,7 @@ def _dlb_snapshot():
     snap.transformers = (list(shell.ast_transformers), list(shell.input_transformers_post),
                          list(shell.input_transformers_cleanup))
     sys.modules[snap.__name__] = snap
-_dlb_snapshot()
+_dlb_snapshot(%r)
 del _dlb_snapshot
 '''
 
@@ -82,6 +88,7 @@ def _guarded_execute_class() -> type:
     """nbgrader's Execute, hardened (built lazily: importing nbgrader is slow)."""
     from nbclient.util import ensure_async, run_sync
     from nbgrader.preprocessors import Execute
+    from traitlets import Unicode
 
     class GuardedExecute(Execute):  # type: ignore[misc]
         """Execute that restores a clean kernel state before each test cell and bounds stream output.
@@ -97,6 +104,11 @@ def _guarded_execute_class() -> type:
           swallowed can be blamed on a cell.
         """
 
+        references_root = Unicode(
+            "", help="Folder of recorded PyTorch reference values, one subfolder per assignment "
+                     "(dlbasics.course.references); '' or a missing subfolder: kernels compute them."
+        ).tag(config=True)
+
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             # nbgrader's Execute.__init__ passes kernel_manager_class=AsyncKernelManager, which beats the
@@ -108,6 +120,9 @@ def _guarded_execute_class() -> type:
         def preprocess(self, nb: Any, resources: Any = None, km: Any = None) -> Any:
             self._dlb_snapshotted = False
             self._dlb_chars: dict[int, int] = {}
+            assignment = ((resources or {}).get("nbgrader") or {}).get("assignment")
+            folder = os.path.join(self.references_root, str(assignment)) if self.references_root and assignment else ""
+            self._dlb_references = folder if folder and os.path.isfile(os.path.join(folder, STAMP)) else None
             CURRENT.clear()
             return super().preprocess(nb, resources, km)
 
@@ -123,7 +138,10 @@ def _guarded_execute_class() -> type:
                                solution=bool(meta.get("solution")), test=is_test_cell(cell))
                 if not self._dlb_snapshotted:
                     self._dlb_snapshotted = True
-                    await self._dlb_run_silently(_SNAPSHOT_CODE)
+                    refs = self._dlb_references
+                    if refs and hasattr(self.km, "path_in_kernel"):  # the sandbox binds it elsewhere
+                        refs = self.km.path_in_kernel(refs)
+                    await self._dlb_run_silently(_SNAPSHOT_CODE % (refs,))
                 if is_test_cell(cell):
                     await self._dlb_run_silently(_RESTORE_CODE)
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)

@@ -16,7 +16,9 @@ that runs a student's notebook. The kernel is started as::
 * The whole filesystem is read-only; the course root (its ``solutions/``, ``grading/`` with the
   gradebook, every submission, autograded copy, feedback and release), the repository the
   ``dlbasics`` package comes from, the grader's home directory and ``/root`` are replaced by empty
-  directories, with only the Python installation and the ``dlbasics`` package bound back, read-only.
+  directories, with only the Python installation and the ``dlbasics`` package bound back,
+  read-only. The assignments' recorded PyTorch reference values (``grading/references/``, see
+  :mod:`dlbasics.course.references`) are bound read-only at ``/tmp/dlb-references``.
 * The kernel can write only to its scratch directory (a fresh one per kernel, deleted afterwards)
   and to private in-memory ``/tmp`` and ``/dev/shm`` of bounded size. Its working directory is
   ``SCRATCH/work``, holding a copy of the data files shipped next to the notebook (never a
@@ -59,6 +61,8 @@ DEFAULT_TMP_MB = 256
 DEFAULT_MAX_PROCESSES = 256
 #: CPU seconds for the whole kernel when not configured: this many times the per-cell timeout.
 CPU_PER_TIMEOUT = 10
+#: Where the kernel finds the recorded PyTorch reference values (inside its private /tmp, read-only).
+KERNEL_REFERENCES = Path("/tmp/dlb-references")
 #: Kernels started by a root grader run as uid/gid FIRST_UID + (grading process id % UID_RANGE):
 #: one uid per concurrent grading process, none of them a real account.
 FIRST_UID = 200_000
@@ -166,8 +170,10 @@ class Limits:
 
 
 def build_command(bwrap: str, scratch: Path, inner: list[str], *, hidden: list[Path], secret: list[Path],
-                  limits: Limits, uid: int | None) -> list[str]:
-    """The full command line that runs ``inner`` in the sandbox with ``scratch`` as its only writable directory."""
+                  limits: Limits, uid: int | None, references: Path | None = None) -> list[str]:
+    """The full command line that runs ``inner`` in the sandbox with ``scratch`` as its only writable directory.
+
+    ``references``: a folder of recorded reference values, bound read-only at :data:`KERNEL_REFERENCES`."""
     home = scratch / "home"
     mb = 1024 * 1024
     cmd = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
@@ -175,6 +181,8 @@ def build_command(bwrap: str, scratch: Path, inner: list[str], *, hidden: list[P
            "--size", str(limits.tmp_mb * mb), "--perms", "1777", "--tmpfs", "/dev/shm"]
     # The host's /tmp is replaced: bind back what Python needs from it (a venv or checkout under /tmp).
     cmd += mount_plan(hidden, secret, python_paths(), emptied=(Path("/tmp"), Path("/dev/shm")))
+    if references is not None and references.is_dir():
+        cmd += ["--ro-bind", str(references), str(KERNEL_REFERENCES)]
     cmd += ["--bind", str(scratch), str(scratch),
             "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
             "--clearenv",
@@ -317,6 +325,8 @@ class SandboxedKernelManager(AsyncKernelManager):
                             help="Processes and threads of the kernel's uid (root graders only).").tag(config=True)
     hidden = List(Unicode(), help="Directories replaced by empty ones in the sandbox.").tag(config=True)
     secret = List(Unicode(), help="Directories that must stay hidden even when a parent is bound back.").tag(config=True)
+    references = Unicode("", help="Folder of recorded PyTorch reference values (dlbasics.course.references), "
+                                   f"bound read-only at {KERNEL_REFERENCES} when it exists.").tag(config=True)
 
     _dlb_scratch: Path | None = None
 
@@ -350,8 +360,17 @@ class SandboxedKernelManager(AsyncKernelManager):
             os.chown(self.connection_file, uid, uid)
         wrapped = build_command(shutil.which(str(self.bwrap)) or str(self.bwrap), scratch, list(cmd),
                                 hidden=[Path(h) for h in self.hidden], secret=[Path(s) for s in self.secret],
-                                limits=self._limits(), uid=uid)
+                                limits=self._limits(), uid=uid,
+                                references=Path(self.references) if self.references else None)
         return wrapped, kw
+
+    def path_in_kernel(self, path: str) -> str:
+        """Where the kernel sees ``path`` (a folder inside :attr:`references`); other paths unchanged."""
+        if self.references:
+            root, p = Path(self.references), Path(path)
+            if _under(p, root):
+                return str(KERNEL_REFERENCES / p.relative_to(root))
+        return path
 
     def _dlb_remove_scratch(self) -> None:
         if self._dlb_scratch is not None:
