@@ -197,8 +197,8 @@ def ensure_recorded(source_notebook: Path, folder: Path, *, timeout: int = 60) -
     what was recorded is kept (a missing value is computed by the student's kernel instead).
     """
     import nbformat
-    from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
+    from traitlets.config import Config
 
     source_dir = source_notebook.parent
     stamp = _stamp_text(source_dir)
@@ -212,8 +212,10 @@ def ensure_recorded(source_notebook: Path, folder: Path, *, timeout: int = 60) -
         shutil.copytree(source_dir, work, dirs_exist_ok=True)
         nb = nbformat.read(str(source_notebook), as_version=4)
         (work / ".ipc").mkdir()
-        km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(work / ".ipc" / "kernel"))
-        client = NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3", allow_errors=True,
+        c = Config()  # Unix sockets, not TCP on loopback; the client owns (and shuts down) the kernel
+        c.KernelManager.transport = "ipc"
+        c.KernelManager.ip = str(work / ".ipc" / "kernel")
+        client = NotebookClient(nb, config=c, timeout=timeout, kernel_name="python3", allow_errors=True,
                                 resources={"metadata": {"path": str(work)}})
         env = {**os.environ, RECORD_ENV: str(tmp)}
         client.execute(env=env)
