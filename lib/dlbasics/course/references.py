@@ -158,7 +158,6 @@ def torch_reference(fn: F) -> F:
                 return _load(path)
             except (OSError, ValueError, KeyError):
                 pass  # unreadable: compute it, as without a folder
-
         result = fn(*args, **kwargs)
         if path and _record:
             _save(path, result)
@@ -173,15 +172,13 @@ def torch_reference(fn: F) -> F:
 
 def _stamp_text(source_dir: Path) -> str:
     """What a recording depends on: the assignment's source, this package, PyTorch and NumPy."""
-    from importlib.metadata import version
-
     import dlbasics
-    from dlbasics.course.grade import _hash_tree
+    from dlbasics.course.grade import _hash_tree, _version
 
     parts = {
         "assignment": _hash_tree(source_dir),
         "dlbasics": _hash_tree(Path(dlbasics.__file__).parent, suffix=".py"),
-        "torch": version("torch"),
+        "torch": _version("torch"),
         "numpy": np.__version__,
         "python": sys.version.split()[0],
     }
