@@ -15,7 +15,6 @@ import sys
 from typing import Any
 
 from dlbasics.course.cells import is_test_cell, nbgrader_meta
-from dlbasics.course.references import STAMP
 
 #: Characters of stream output kept per cell; the rest is dropped as it arrives (memory stays bounded).
 MAX_OUTPUT_CHARS = 100_000
@@ -121,8 +120,9 @@ def _guarded_execute_class() -> type:
             self._dlb_snapshotted = False
             self._dlb_chars: dict[int, int] = {}
             assignment = ((resources or {}).get("nbgrader") or {}).get("assignment")
-            folder = os.path.join(self.references_root, str(assignment)) if self.references_root and assignment else ""
-            self._dlb_references = folder if folder and os.path.isfile(os.path.join(folder, STAMP)) else None
+            # The kernel's references.use() ignores a folder that holds no complete recording.
+            self._dlb_references = (os.path.join(self.references_root, str(assignment))
+                                    if self.references_root and assignment else None)
             CURRENT.clear()
             return super().preprocess(nb, resources, km)
 
