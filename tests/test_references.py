@@ -60,8 +60,7 @@ def recording(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
 def _looking_up(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
     (folder / refs.STAMP).write_text("test\n")
     monkeypatch.setattr(refs, "_record", None)
-    refs.use(str(folder))
-    monkeypatch.setattr(refs, "_folder", refs._folder)  # undone after the test
+    refs.use(str(folder))  # the fixture's monkeypatch of _folder restores it after the test
 
 
 def test_key_depends_on_code_and_every_argument_but_not_on_where_it_was_defined() -> None:
@@ -125,6 +124,7 @@ def test_results_keep_their_kind(recording: Path, monkeypatch: pytest.MonkeyPatc
 
 def test_without_a_complete_folder_everything_is_computed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(refs, "_record", None)
+    monkeypatch.setattr(refs, "_folder", None)  # restored after the test, whatever use() set
     refs.use(str(tmp_path))  # no STAMP: an interrupted recording is not used
     assert refs._folder is None
     refs.use(None)
@@ -138,7 +138,6 @@ def test_without_a_complete_folder_everything_is_computed(tmp_path: Path, monkey
     (tmp_path / f"{k}.npz").write_bytes(b"not a zip")
     out2, _ = refs.torch_reference(torch_sigmoid)(x, np.ones(5))
     np.testing.assert_array_equal(out, out2)
-    refs.use(None)
 
 
 def _tiny_notebook(path: Path, body: str) -> Path:
