@@ -74,8 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Autograde every submission of ASSIGNMENT in SUBMISSIONS and write grades.csv (one row per "
                     "student of this input: status, reason, total and the points of every test) and feedback. "
                     "A rerun regrades only the students whose notebook changed since their last grading; "
-                    "everyone when the assignment's source, the time limit, nbgrader_config.py or the grading "
-                    "code changed, or with --force.")
+                    "everyone when the assignment's source, the time limit, nbgrader_config.py, the grading "
+                    "code, nbgrader, PyTorch or the sandbox state changed, or with --force.")
     g.add_argument("assignment", metavar="ASSIGNMENT", help="assignment name, e.g. ps2_activations")
     g.add_argument("submissions", metavar="SUBMISSIONS",
                    help="a folder or a .zip holding <student>/<assignment>/*.ipynb, <student>/*.ipynb or "
