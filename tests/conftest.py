@@ -44,3 +44,35 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert proc.returncode == 0, f"book build failed ({elapsed:.0f} s):\n{log[-6000:]}"
     (out / "build-seconds.txt").write_text(f"{elapsed:.1f}\n")
     return out / "_build" / "html"
+
+
+# ------------------------------------------------------------------------------------------------
+# One marker per chapter (``pytest -m ps3``): everything that belongs to the chapter of ps3_losses
+# in chapters.yml -- its lib tests, and every test parametrized with (or bound to) its assignment.
+# ------------------------------------------------------------------------------------------------
+def pytest_configure(config: pytest.Config) -> None:
+    from tests.chapters import chapters
+
+    for ch in chapters():
+        config.addinivalue_line("markers", f"{ch.marker}: everything of chapter {ch.number} ({ch.assignment})")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from tests.chapters import chapters
+
+    by_test_file = {t: ch for ch in chapters() for t in ch.tests}
+    by_assignment = {ch.assignment: ch for ch in chapters()}
+    for item in items:
+        marks: set[str] = set()
+        rel = Path(str(item.fspath)).resolve().relative_to(ROOT).as_posix()
+        if rel in by_test_file:
+            marks.add(by_test_file[rel].marker)
+        bound = getattr(getattr(item, "module", None), "ASSIGNMENT", None)
+        if bound in by_assignment:
+            marks.add(by_assignment[bound].marker)
+        callspec = getattr(item, "callspec", None)
+        for value in (callspec.params.values() if callspec else ()):
+            if isinstance(value, str) and value in by_assignment:
+                marks.add(by_assignment[value].marker)
+        for m in sorted(marks):
+            item.add_marker(getattr(pytest.mark, m))

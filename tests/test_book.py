@@ -48,7 +48,7 @@ def test_site_loads_nothing_from_the_internet(built_site: Path) -> None:
         text = page.read_text(encoding="utf-8")
         m = remote.search(text)
         assert m is None, f"{page.relative_to(built_site)} loads a remote asset: {text[m.start():m.start() + 160]}"
-    chapter = (built_site / "book" / "activations.html").read_text(encoding="utf-8")
+    chapter = (built_site / "book" / "02_activations.html").read_text(encoding="utf-8")
     assert re.search(r'<script[^>]+src="[^"]*_static/mathjax/tex-chtml\.js"', chapter), "MathJax must be served locally"
     assert (built_site / "_static" / "mathjax" / "tex-chtml.js").is_file()
 

@@ -53,7 +53,7 @@ def _toc() -> dict[str, Any]:
 
 
 def toc_files() -> list[str]:
-    """Every page of _toc.yml (root first), as paths without suffix, e.g. ``book/activations``."""
+    """Every page of _toc.yml (root first), as paths without suffix, e.g. ``book/02_activations``."""
     toc = _toc()
     files = [toc["root"]]
     for part in toc.get("parts", []):

@@ -39,7 +39,7 @@ def toc_files() -> list[str]:
 
 
 def chapters() -> list[str]:
-    """The toc entries that are notebooks (``book/activations`` ...)."""
+    """The toc entries that are notebooks (``book/02_activations`` ...)."""
     return [f for f in toc_files() if (ROOT / f"{f}.ipynb").is_file()]
 
 
