@@ -10,7 +10,7 @@
    comparison, by stock nbgrader over the same submissions: `nbgrader autograde` (serial, no
    hardening, no sandbox) and `nbgrader generate_feedback` (the rest of the same work).
    Every `dlb grade` run starts without recorded PyTorch reference values, so its time includes
-   recording them once for the class (dlbasics.course.references); stock nbgrader computes them
+   recording them once for the class (dlbgrader.references); stock nbgrader computes them
    in every student's kernel.
 
 Usage: .venv/bin/python scripts/bench.py [--students 20] [--assignment ps2_activations] [--skip-book | --book-only]
@@ -36,9 +36,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dlbasics.course.course import Course  # noqa: E402
-from dlbasics.course.grade import grade_class, summary  # noqa: E402
-from dlbasics.course.synthetic import write_solution_submission  # noqa: E402
+from dlbgrader.course import Course  # noqa: E402
+from dlbgrader.grade import grade_class, summary  # noqa: E402
+from dlbgrader.synthetic import write_solution_submission  # noqa: E402
 from tests.grading_helpers import released_course  # noqa: E402
 
 BIN = Path(sys.executable).parent

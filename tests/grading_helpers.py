@@ -7,8 +7,8 @@ from pathlib import Path
 
 import nbformat
 
-from dlbasics.course.cells import is_test_cell, nbgrader_meta
-from dlbasics.course.course import Course
+from dlbgrader.cells import is_test_cell, nbgrader_meta
+from dlbgrader.course import Course
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from dlbasics.activations import relu_forward
-from dlbasics.course.checks import (
+from dlbasics.checks import (
     ReferenceUsed,
     assert_close,
     assert_dtype,

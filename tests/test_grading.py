@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from dlbasics.course.grade import Result, grade_class
-from dlbasics.course.synthetic import write_solution_submission
+from dlbgrader.grade import Result, grade_class
+from dlbgrader.synthetic import write_solution_submission
 from tests.grading_helpers import ROOT, assignments, points, released_course
 
 

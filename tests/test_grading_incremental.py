@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from dlbasics.course.collect import discover, extract_zip, opened
-from dlbasics.course.course import Course, CourseError
-from dlbasics.course.grade import GradingRun, grade_class, manifest_path, summary
-from dlbasics.course.synthetic import write_solution_submission
+from dlbgrader.collect import discover, extract_zip, opened
+from dlbgrader.course import Course, CourseError
+from dlbgrader.grade import GradingRun, grade_class, manifest_path, summary
+from dlbgrader.synthetic import write_solution_submission
 from tests.bugzoo.ps1_foundations import BUGS
 from tests.grading_helpers import make_course, points, released_course
 
@@ -168,7 +168,7 @@ def test_zip_bombs_are_bounded(tmp_path: Path) -> None:
     with pytest.raises(CourseError, match="20 members"):
         extract_zip(many, tmp_path / "y", max_members=10)
     # The real limits are generous enough for a class and small enough for a laptop.
-    from dlbasics.course import collect
+    from dlbgrader import collect
 
     assert collect.MAX_ZIP_BYTES == 1 << 30 and 1000 <= collect.MAX_ZIP_MEMBERS <= 100_000
 

@@ -17,10 +17,10 @@ from typing import Any
 import nbformat
 import pytest
 
-from dlbasics.course.cells import grade_id, is_test_cell
-from dlbasics.course.collect import repair
-from dlbasics.course.grade import Result, grade_class
-from dlbasics.course.synthetic import write_solution_submission
+from dlbgrader.cells import grade_id, is_test_cell
+from dlbgrader.collect import repair
+from dlbgrader.grade import Result, grade_class
+from dlbgrader.synthetic import write_solution_submission
 from tests.grading_helpers import ROOT, released_course
 from tests.grading_helpers import points as cell_points
 
@@ -39,14 +39,14 @@ ATTACKS = {
     "atk_numpy_testing": "import numpy.testing\nnumpy.testing.assert_allclose = lambda *a, **k: None",
     "atk_np_allclose": "import numpy as np\nnp.allclose = lambda *a, **k: True\nnp.testing.assert_allclose = lambda *a, **k: None",
     "atk_checks": (
-        "import dlbasics.course.checks as _c, dlbasics.course.guard as _g\n"
+        "import dlbasics.checks as _c, dlbgrader.guard as _g\n"
         "_c.assert_close = _c.assert_shape = _c.assert_dtype = _c.assert_unchanged = lambda *a, **k: None\n"
         "_c.rel_error = lambda a, b: 0.0\n"
         "_c.call_student = _g.call_student = lambda f, *a, **k: f(*a, **k)"
     ),
     # Without the restore, this makes the PyTorch comparison of relu compare the answer with itself.
     "atk_references": (
-        "import dlbasics.course.references as _r\n"
+        "import dlbgrader.references as _r\n"
         "def _fake(fn):\n"
         "    def w(*a, **k):\n"
         "        if fn.__name__ != 'torch_relu':\n"
@@ -174,7 +174,7 @@ def test_repair_restores_deleted_and_drops_duplicated_test_cells() -> None:
 
 
 def test_time_limit_default_is_sane_and_overridable(tmp_path: Path) -> None:
-    from dlbasics.course.course import Course, CourseError
+    from dlbgrader.course import Course, CourseError
 
     c = Course(ROOT).config()
     assert c.Execute.timeout == 60 and c.Execute.interrupt_on_timeout is True

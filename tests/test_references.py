@@ -1,4 +1,4 @@
-"""PyTorch reference values recorded once per class (dlbasics.course.references).
+"""PyTorch reference values recorded once per class (dlbgrader.references).
 
 The unit tests check the key (what it depends on and what it must not), the record -> look-up round
 trip against PyTorch itself, and the fallbacks. The slow tests record a real notebook, and grade the
@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 import torch
 
-import dlbasics.course.references as refs
-from dlbasics.course.grade import grade_class
-from dlbasics.course.sandbox import probe
-from dlbasics.course.synthetic import write_solution_submission
+import dlbgrader.references as refs
+from dlbgrader.grade import grade_class
+from dlbgrader.sandbox import probe
+from dlbgrader.synthetic import write_solution_submission
 from tests.grading_helpers import points, released_course
 
 
@@ -143,7 +143,7 @@ def test_without_a_complete_folder_everything_is_computed(tmp_path: Path, monkey
 def _tiny_notebook(path: Path, body: str) -> Path:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(
-        "import numpy as np\nfrom dlbasics.course.references import torch_reference\n\n"
+        "import numpy as np\nfrom dlbgrader.references import torch_reference\n\n"
         "@torch_reference\ndef torch_tanh(x):\n    import torch\n    return torch.tanh(torch.tensor(x)).numpy()\n"),
         nbformat.v4.new_code_cell(body)]
     path.parent.mkdir(parents=True, exist_ok=True)

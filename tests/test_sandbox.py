@@ -26,10 +26,10 @@ from typing import Any
 import nbformat
 import pytest
 
-from dlbasics.course.course import Course, CourseError
-from dlbasics.course.grade import Result, grade_class
-from dlbasics.course.sandbox import KERNEL_REFERENCES, Limits, build_command, make_scratch, mount_plan, probe, resolve, sandbox_uid
-from dlbasics.course.synthetic import write_solution_submission
+from dlbgrader.course import Course, CourseError
+from dlbgrader.grade import Result, grade_class
+from dlbgrader.sandbox import KERNEL_REFERENCES, Limits, build_command, make_scratch, mount_plan, probe, resolve, sandbox_uid
+from dlbgrader.synthetic import write_solution_submission
 from tests.grading_helpers import ROOT, released_course
 from tests.grading_helpers import points as cell_points
 

@@ -34,9 +34,9 @@ from typing import Any
 import nbformat
 import pytest
 
-from dlbasics.course.course import DB_URL_ENV, Course, CourseError
-from dlbasics.course.grade import Result, grade_class
-from dlbasics.course.synthetic import solution_sources, write_solution_submission
+from dlbgrader.course import DB_URL_ENV, Course, CourseError
+from dlbgrader.grade import Result, grade_class
+from dlbgrader.synthetic import solution_sources, write_solution_submission
 from tests.bugzoo import Bug
 from tests.grading_helpers import ROOT, make_course, points
 
@@ -192,7 +192,7 @@ def postgres() -> Iterator[PgServer]:
 def _spawned_db_url(course: Course) -> str:
     """What a grading worker sees: a new interpreter that inherits the environment and builds
     ``Course(root, config_file, timeout)``, as grade.py's spawned workers do."""
-    code = ("import sys; from pathlib import Path; from dlbasics.course.course import Course; "
+    code = ("import sys; from pathlib import Path; from dlbgrader.course import Course; "
             "print(Course(Path(sys.argv[1]), Path(sys.argv[2]), 30).db_url)")
     p = subprocess.run([sys.executable, "-c", code, str(course.root), str(course.config_file)],
                        capture_output=True, text=True, check=True)

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
-from dlbasics.course.cells import is_test_cell, nbgrader_meta
+from dlbgrader.cells import is_test_cell, nbgrader_meta
 
 ROOT = Path(__file__).resolve().parent.parent
 EXERCISES_MD = ROOT / "book" / "exercises.md"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dlbasics.course.synthetic import write_solution_submission
+from dlbgrader.synthetic import write_solution_submission
 
 ROOT = Path(__file__).resolve().parent.parent
 DLB = Path(sys.executable).parent / "dlb"

@@ -10,6 +10,10 @@ Instructors::
 Students::
 
     dlb check exercises/ps2_activations/ps2_activations.ipynb   # run the visible tests
+
+Set-up (``make env`` runs it)::
+
+    dlb kernel-env                       # the Python that runs students' notebooks when grading
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ import sys
 import time
 from pathlib import Path
 
-from dlbasics.course.course import Course, CourseError, find_root
+from dlbgrader.course import Course, find_root
+from dlbgrader.errors import CourseError
 
 
 def _release(args: argparse.Namespace) -> int:
@@ -36,7 +41,7 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from dlbasics.course.grade import grade_class, summary
+    from dlbgrader.grade import grade_class, summary
 
     course = Course(find_root(), sandbox=args.sandbox)
     t0 = time.perf_counter()
@@ -52,8 +57,18 @@ def _grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _kernel_env(args: argparse.Namespace) -> int:
+    from dlbgrader.kernel import create_kernel_env, default_kernel_env, kernel_env_state
+
+    dest = Path(args.path) if args.path else default_kernel_env()
+    py = create_kernel_env(dest, quiet=not args.verbose)
+    print(f"kernel environment ready: {py}")
+    print(kernel_env_state(str(py) if args.path else ""))
+    return 0
+
+
 def _check(args: argparse.Namespace) -> int:
-    from dlbasics.course.student import check_notebook
+    from dlbgrader.student import check_notebook
 
     report = check_notebook(Path(args.notebook), timeout=args.timeout)
     print(report.text())
@@ -61,6 +76,8 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from dlbgrader.manifest import triggers_text
+
     p = argparse.ArgumentParser(prog="dlb", description="Deep Learning Basics course tools")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -74,8 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Autograde every submission of ASSIGNMENT in SUBMISSIONS and write grades.csv (one row per "
                     "student of this input: status, reason, total and the points of every test) and feedback. "
                     "A rerun regrades only the students whose notebook changed since their last grading; "
-                    "everyone when the assignment's source, the time limit, nbgrader_config.py, the grading "
-                    "code, nbgrader, PyTorch or the sandbox state changed, or with --force.")
+                    f"everyone when {triggers_text()} changed, or with --force.")
     g.add_argument("assignment", metavar="ASSIGNMENT", help="assignment name, e.g. ps2_activations")
     g.add_argument("submissions", metavar="SUBMISSIONS",
                    help="a folder or a .zip holding <student>/<assignment>/*.ipynb, <student>/*.ipynb or "
@@ -85,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
     g.add_argument("--workers", type=int, default=None, help="parallel grading processes (default: one per CPU)")
     g.add_argument("--timeout", type=int, default=None,
-                   help="seconds a cell may run before it is interrupted (default: nbgrader_config.py, 60)")
+                   help="seconds a cell may run before it is interrupted (default: c.Execute.timeout in "
+                        "nbgrader_config.py)")
     g.add_argument("--force", action="store_true",
                    help="regrade every submission, even those unchanged since their last grading")
     bar = g.add_mutually_exclusive_group()
@@ -99,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "grade unsandboxed with a warning), on (required: refuse to grade without it), off "
                         "(default: c.SandboxedKernelManager.mode in nbgrader_config.py, normally auto)")
     g.set_defaults(func=_grade)
+
+    k = sub.add_parser("kernel-env", help="create the Python environment that runs students' notebooks when grading "
+                                          "(NumPy, matplotlib, ipykernel; no PyTorch)")
+    k.add_argument("--path", help="where (default: <this environment>/kernel)")
+    k.add_argument("--verbose", action="store_true", help="show pip's output")
+    k.set_defaults(func=_kernel_env)
 
     c = sub.add_parser("check", help="run a notebook and report its visible tests (for students)")
     c.add_argument("notebook")

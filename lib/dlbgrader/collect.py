@@ -25,8 +25,9 @@ from typing import Any, Iterator
 
 import nbformat
 
-from dlbasics.course.cells import grade_id
-from dlbasics.course.course import Course, CourseError
+from dlbgrader.cells import grade_id
+from dlbgrader.course import Course
+from dlbgrader.errors import CourseError
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -69,12 +70,27 @@ def discover(submissions: Path, assignment: str) -> list[Submission]:
                 found.append(Submission(sid, nbs[0], f"{len(nbs)} notebooks found; graded {nbs[0].name}"))
             else:
                 found.append(Submission(sid, nbs[0]))
-    seen: set[str] = set()
+    return _separate_collisions(found, submissions)
+
+
+def _separate_collisions(found: list[Submission], root: Path) -> list[Submission]:
+    """Submissions whose names map to the same student id are none of them graded (which one is the
+    student's is unclear): each gets a row of its own (``id``, ``id~2``, ...) saying why."""
+    by_id: dict[str, list[Submission]] = {}
     for s in found:
-        if s.student in seen:
-            raise CourseError(f"two submissions map to the same student id {s.student!r}")
-        seen.add(s.student)
-    return found
+        by_id.setdefault(s.student, []).append(s)
+    out: list[Submission] = []
+    for s in found:
+        group = by_id[s.student]
+        if len(group) == 1:
+            out.append(s)
+            continue
+        k = group.index(s)
+        names = ", ".join(str(g.notebook.relative_to(root)) if g.notebook else "?" for g in group)
+        sid = s.student if k == 0 else f"{s.student}~{k + 1}"
+        out.append(Submission(sid, None, f"{len(group)} submissions map to the student id {s.student!r} ({names}); "
+                                         f"none of them was graded: rename them so that each student has one"))
+    return out
 
 
 #: Bounds on what a submissions zip may hold (a zip bomb is refused before anything is extracted).
@@ -189,7 +205,7 @@ def opened(submissions: Path, assignment: str) -> Iterator[Path]:
 def place(course: Course, assignment: str, notebook_name: str, sub: Submission, release_nb: Any) -> str:
     """Copy a submission into nbgrader's submitted/ layout, repaired against the release notebook
     ``release_nb`` (see :func:`repair`); return a problem string or ''."""
-    dest_dir = course.grading_dir / "submitted" / sub.student / assignment
+    dest_dir = course.submitted_dir / sub.student / assignment
     if sub.notebook is None:
         if dest_dir.exists():
             shutil.rmtree(dest_dir)
@@ -199,10 +215,23 @@ def place(course: Course, assignment: str, notebook_name: str, sub: Submission, 
     # `nbgrader collect` fills), which is replaced below.
     nb: Any = None
     problem = ""
+    limits = course.settings
     try:
-        nb = nbformat.read(str(src), as_version=4)
-    except Exception as exc:  # invalid JSON, wrong schema, unreadable file
-        problem = f"invalid notebook ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
+        size = src.stat().st_size
+    except OSError as exc:
+        size, problem = 0, f"unreadable notebook ({exc})"
+    if size > limits.max_notebook_mb * 1024 * 1024:
+        problem = (f"the notebook file is {size / 2**20:.1f} MiB, larger than the limit of {limits.max_notebook_mb} MiB "
+                   f"(c.Grading.max_notebook_mb); clear its outputs and submit again")
+    if not problem:
+        try:
+            nb = nbformat.read(str(src), as_version=4)
+        except Exception as exc:  # invalid JSON, wrong schema, unreadable file
+            problem = f"invalid notebook ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
+    if nb is not None and len(nb.cells) > limits.max_cells:
+        problem = (f"the notebook has {len(nb.cells)} cells, more than the limit of {limits.max_cells} "
+                   f"(c.Grading.max_cells)")
+        nb = None
     # nbgrader's exchange writes these beside the notebook: the submission time (late penalties)
     # and the secret that `nbgrader release_feedback` checks. Keep them.
     keep = {name: (src.parent / name).read_bytes()

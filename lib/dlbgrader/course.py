@@ -22,14 +22,15 @@ from typing import TYPE_CHECKING, Any
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
+from dlbgrader.errors import CourseError
+from dlbgrader.settings import Settings, settings
+
 if TYPE_CHECKING:
-    from dlbasics.course.sandbox import SandboxStatus
+    from dlbgrader.sandbox import SandboxStatus
+
+__all__ = ["CONFIG_NAME", "Course", "CourseError", "find_root"]
 
 CONFIG_NAME = "nbgrader_config.py"
-
-
-class CourseError(RuntimeError):
-    """An instructor-facing error with a message that says what to do."""
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -43,43 +44,20 @@ def find_root(start: Path | None = None) -> Path:
     )
 
 
-def _hide_hidden_tests_config(c: Config) -> None:
-    """Feedback shows which check failed and its message, never the hidden test code."""
-    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-    from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+def _pipelines(c: Config) -> None:
+    """The grader's preprocessors: test cells run by the grader (:mod:`dlbgrader.execute`), and feedback
+    that shows which check failed and why, never the hidden test code."""
+    from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, GetGrades,
+                                        IgnorePattern, LimitOutput, SaveAutoGrades)
 
-    from dlbasics.course.feedback import ShortenTracebacks
+    from dlbgrader.execute import DrivenExecute
+    from dlbgrader.feedback import ShortenTracebacks
 
+    # nbgrader 0.9's Autograde.autograde_preprocessors, with the driven Execute first.
+    c.Autograde.autograde_preprocessors = [DrivenExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                                           SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
     c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ShortenTracebacks, CSSHTMLHeaderPreprocessor]
-
-
-def _robust_autograde_config(c: Config) -> None:
-    """Autograde with the hardened Execute (clean state before each test cell, bounded output)."""
-    from dlbasics.course.execute import autograde_preprocessors
-
-    c.Autograde.autograde_preprocessors = autograde_preprocessors()
-    # Always interrupt a cell that runs too long (the rest of the notebook still runs), and bound
-    # what a cell may print: nbgrader counts lines, the guarded Execute also counts characters.
-    c.Execute.interrupt_on_timeout = True
-    if not isinstance(c.Execute.get("timeout"), int) or not 0 < c.Execute.timeout <= 600:
-        c.Execute.timeout = 60
-    c.LimitOutput.max_lines = 1000
-    c.LimitOutput.max_traceback = 100
-
-
-def _sandbox_config(c: Config, course: Course) -> None:
-    """Grading kernels run in the bubblewrap sandbox (:mod:`dlbasics.course.sandbox`) when it is active."""
-    from dlbasics.course.sandbox import CPU_PER_TIMEOUT, SandboxedKernelManager, hidden_directories
-
-    status = course.sandbox_status()  # raises for mode 'on' when bwrap cannot be used
-    if not status.active:
-        return
-    skm = c.SandboxedKernelManager
-    c.Execute.kernel_manager_class = SandboxedKernelManager
-    skm.hidden, skm.secret = hidden_directories(course.root, list(skm.get("hidden", [])))
-    skm.references = str(course.references_dir)
-    if not skm.get("cpu_seconds"):
-        skm.cpu_seconds = CPU_PER_TIMEOUT * int(c.Execute.timeout)
 
 
 def _ensure_env_bin_on_path() -> None:
@@ -138,15 +116,16 @@ def _configured_db_url(config_file: Path | None) -> str | None:
 
 @dataclass
 class Course:
-    """A course directory: ``root/solutions/<assignment>/<notebook>.ipynb`` and nbgrader's state."""
+    """A course directory: ``root/solutions/<assignment>/<notebook>.ipynb`` and nbgrader's state.
+
+    Its settings are those of ``nbgrader_config.py`` (:mod:`dlbgrader.settings`), with the two the
+    command line may override (``timeout`` in seconds, ``sandbox`` mode) when given here."""
 
     root: Path
     config_file: Path | None = None
-    #: Per-cell execution timeout in seconds for autograding; None keeps nbgrader_config.py's value.
+    #: Per-cell time limit in seconds for autograding; None keeps nbgrader_config.py's value.
     timeout: int | None = None
-    #: Sandbox for student code while grading: "auto" (bubblewrap if it works here, else unsandboxed
-    #: with a warning), "on" (required: an error without it) or "off"; None keeps nbgrader_config.py's
-    #: ``c.SandboxedKernelManager.mode`` (default "auto").
+    #: Sandbox mode for student code while grading ("auto", "on", "off"); None keeps nbgrader_config.py's.
     sandbox: str | None = None
 
     def __post_init__(self) -> None:
@@ -155,7 +134,13 @@ class Course:
             self.config_file = self.root / CONFIG_NAME
 
     @property
+    def settings(self) -> Settings:
+        """The checked grading settings (an error names the bad value and what is allowed)."""
+        return settings(load_config_file(self.config_file)).with_overrides(timeout=self.timeout, sandbox=self.sandbox)
+
+    @property
     def grading_dir(self) -> Path:
+        """The grader's own state: manifests, exports, kernel logs (and, as configured, nbgrader's folders)."""
         return self.root / "grading"
 
     @property
@@ -163,10 +148,21 @@ class Course:
         """Where grading regenerates the student version from solutions/ (never exercises/)."""
         return self.grading_dir / "release"
 
+    def _course_dir(self, key: str, default: str) -> Path:
+        value = load_config_file(self.config_file).CourseDirectory.get(key) or default
+        return self.root / str(value)
+
     @property
-    def references_dir(self) -> Path:
-        """PyTorch reference values recorded per assignment (:mod:`dlbasics.course.references`)."""
-        return self.grading_dir / "references"
+    def submitted_dir(self) -> Path:
+        return self._course_dir("submitted_directory", "submitted")
+
+    @property
+    def autograded_dir(self) -> Path:
+        return self._course_dir("autograded_directory", "autograded")
+
+    @property
+    def feedback_dir(self) -> Path:
+        return self._course_dir("feedback_directory", "feedback")
 
     def grading_api(self) -> Any:
         """An nbgrader API that releases into :attr:`grading_release_dir`, as grading needs."""
@@ -214,40 +210,40 @@ class Course:
         return sorted(p.name for p in (self.root / "solutions").iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
 
     def config(self, *, for_grading: bool = False, **release_overrides: Any) -> Config:
-        """The repository's nbgrader config, re-rooted at this course directory.
+        """The nbgrader configuration of this course: ``nbgrader_config.py`` as written, re-rooted at this
+        course directory, with the checked :attr:`settings` and the grader's preprocessors.
 
-        ``for_grading``: the config of the grading API, whose kernels run student code in the sandbox."""
+        ``for_grading``: the configuration of the grading API, whose kernels run in the sandbox (when it
+        is active) and log to ``grading/logs/``."""
         c = load_config_file(self.config_file)
         c.CourseDirectory.root = str(self.root)
         c.CourseDirectory.db_url = self.db_url
-        c.CourseDirectory.submitted_directory = os.path.join("grading", "submitted")
-        c.CourseDirectory.autograded_directory = os.path.join("grading", "autograded")
-        c.CourseDirectory.feedback_directory = os.path.join("grading", "feedback")
         for key, value in release_overrides.items():
             setattr(c.CourseDirectory, key, value)
-        _hide_hidden_tests_config(c)
-        _robust_autograde_config(c)
-        if self.timeout is not None:
-            if self.timeout <= 0:
-                raise CourseError(f"timeout must be a positive number of seconds, not {self.timeout}")
-            c.Execute.timeout = int(self.timeout)
+        self.settings.apply(c)
+        _pipelines(c)
         if for_grading:
-            c.GuardedExecute.references_root = str(self.references_dir)
-            _sandbox_config(c, self)
+            c.DrivenExecute.log_dir = str(self.grading_dir / "logs")
+            if self.sandbox_status().active:  # raises for mode 'on' when bubblewrap cannot be used
+                from dlbgrader.sandbox import SandboxedKernelManager
+
+                c.Execute.kernel_manager_class = SandboxedKernelManager
         c.NbGraderAPI.log_level = "WARN"
         return c
 
     def sandbox_status(self) -> SandboxStatus:
-        """A :class:`dlbasics.course.sandbox.SandboxStatus`: whether grading kernels run sandboxed, or why not.
+        """A :class:`dlbgrader.sandbox.SandboxStatus`: whether grading kernels run sandboxed, or why not.
 
         bubblewrap is tried once per process. Mode "on" raises :class:`CourseError` if it cannot be used;
         "auto" falls back to plain kernels and prints a warning once per grading run.
         """
-        from dlbasics.course.sandbox import resolve, warn_once
+        from dlbgrader.kernel import kernel_python
+        from dlbgrader.sandbox import resolve, warn_once
 
-        c = load_config_file(self.config_file)
-        mode = self.sandbox or c.SandboxedKernelManager.get("mode") or "auto"
-        status = resolve(str(mode), str(c.SandboxedKernelManager.get("bwrap") or "bwrap"))
+        s = self.settings
+        bwrap = load_config_file(self.config_file).SandboxedKernelManager.get("bwrap") or "bwrap"
+        python = str(kernel_python(s.kernel_python) or sys.executable)
+        status = resolve(s.sandbox, str(bwrap), python)
         warn_once(status)
         return status
 

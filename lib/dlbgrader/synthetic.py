@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 import nbformat
 
-from dlbasics.course.cells import grade_id, nbgrader_meta
+from dlbgrader.cells import grade_id, nbgrader_meta
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 

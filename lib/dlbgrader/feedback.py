@@ -7,7 +7,7 @@ from typing import Any
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
-from dlbasics.course.cells import is_test_cell
+from dlbgrader.cells import is_test_cell
 
 
 class ShortenTracebacks(Preprocessor):
