@@ -21,8 +21,10 @@ from pathlib import Path
 import pytest
 
 from dlbgrader.collect import discover, extract_zip, opened
-from dlbgrader.course import Course, CourseError
-from dlbgrader.grade import GradingRun, grade_class, manifest_path, summary
+from dlbgrader.course import Course
+from dlbgrader.errors import CourseError
+from dlbgrader.grade import GradingRun, grade_class, summary
+from dlbgrader.manifest import manifest_path
 from dlbgrader.synthetic import write_solution_submission
 from tests.bugzoo.ps1_foundations import BUGS
 from tests.grading_helpers import make_course, points, released_course
@@ -268,7 +270,7 @@ def test_reruns_regrade_only_what_changed(tmp_path: Path, capsys: pytest.Capture
     cell["metadata"]["nbgrader"]["points"] = auto[test_cell] + 1
     source_nb.write_text(json.dumps(nb, indent=1), encoding="utf-8")
     changed = _run(course, inbox, out, progress=False, timeout=45)
-    assert changed.reused == [] and "assignment changed" in changed.regrade_all
+    assert changed.reused == [] and "assignment's source changed" in changed.regrade_all
     assert [r.score for r in changed] == [full + 1, full + 1]
 
 

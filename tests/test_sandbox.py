@@ -26,9 +26,11 @@ from typing import Any
 import nbformat
 import pytest
 
-from dlbgrader.course import Course, CourseError
+from dlbgrader.course import Course
+from dlbgrader.errors import CourseError
 from dlbgrader.grade import Result, grade_class
-from dlbgrader.sandbox import KERNEL_REFERENCES, Limits, build_command, make_scratch, mount_plan, probe, resolve, sandbox_uid
+from dlbgrader.kernel import kernel_python, runtime
+from dlbgrader.sandbox import Limits, build_command, make_scratch, probe, resolve, sandbox_uid
 from dlbgrader.synthetic import write_solution_submission
 from tests.grading_helpers import ROOT, released_course
 from tests.grading_helpers import points as cell_points
@@ -151,7 +153,11 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Any:
                Path("/var/tmp") / f"pwned-{token}.txt", Path.home() / f"pwned-{token}.txt"]
     victim_sub = grading / "submitted" / "victim" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     victim_auto = grading / "autograded" / "victim" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    references = KERNEL_REFERENCES / ASSIGNMENT  # where kernels see the values grade_class records
+    # Another copy of the course, and submissions kept elsewhere: an allow-list sandbox shows neither.
+    elsewhere = Path("/var/tmp") / f"dlb-copy-{token}"
+    shutil.copytree(root / "solutions", elsewhere / "solutions")
+    (elsewhere / "inbox").mkdir()
+    shutil.copy(source_nb, elsewhere / "inbox" / "someone.ipynb")
 
     def sub(name: str, append: str = "", cell: str = "") -> None:
         _submission(source_nb, release_nb, subs / f"{name}.ipynb", append, cell)
@@ -169,6 +175,11 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Any:
         f"_dlb_try('read other submission', {_read(victim_sub)})",
         f"_dlb_try('read own notebook with hidden tests', {_read(Path(ASSIGNMENT + '.ipynb'))})",
         f"_dlb_try('read grader secret', lambda: os.environ[{SECRET_ENV!r}])",
+        f"_dlb_try('read another copy of the course', {_read(elsewhere / 'solutions' / ASSIGNMENT / (ASSIGNMENT + '.ipynb'))})",
+        f"_dlb_try('read submissions kept elsewhere', {_read(elsewhere / 'inbox' / 'someone.ipynb')})",
+        "_dlb_try('read /etc/passwd', lambda: open('/etc/passwd').read(64))",
+        "_dlb_try('import torch', lambda: __import__('torch'))",
+        "_dlb_try('import the reference package', lambda: __import__('dlbasics.activations'))",
         "_dlb_try('find notebooks', lambda: [p for d in (os.getcwd(), os.path.expanduser('~'), "
         f"{str(root.parent)!r}, {str(ROOT / 'solutions')!r}) "
         "for p in __import__('glob').glob(d + '/**/*.ipynb', recursive=True)] or 1/0)",
@@ -179,8 +190,10 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Any:
         f"_dlb_try('overwrite other submission', lambda: open({str(victim_sub)!r}, 'w').write(M))",
         f"_dlb_try('overwrite other autograded', lambda: open({str(victim_auto)!r}, 'w').write(M))",
         f"_dlb_try('overwrite solutions', lambda: open({str(source_nb)!r}, 'a').write(M))",
-        f"_dlb_try('change a recorded reference', lambda: open({str(references / 'STAMP')!r}, 'a').write(M))",
-        f"_dlb_try('add a recorded reference', lambda: open({str(references / 'x.npz')!r}, 'w').write(M))",
+        "_dlb_try('fill the working folder with 1 GiB', lambda: [open(f'fill{i}', 'wb').write(b'0' * 2**27) "
+        "for i in range(8)])",
+        "_dlb_try('reserve 1 GiB with fallocate', lambda: [os.posix_fallocate(os.open(f'res{i}', os.O_CREAT | "
+        "os.O_WRONLY), 0, 2**27) for i in range(8)])",
         *[f"_dlb_try('write {p}', lambda: open({str(p)!r}, 'w').write(M))" for p in outside],
         "_dlb_try('allocate 6 GiB', lambda: len(bytearray(6 * 2**30)))",
         "_dlb_try('allocate 8 GiB with numpy', lambda: __import__('numpy').ones(2**30).sum())",
@@ -209,21 +222,31 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Any:
     finally:
         del os.environ[SECRET_ENV]
         srv.close()
+        shutil.rmtree(elsewhere, ignore_errors=True)
     return Graded(results, root, tmp, marker, outside, connections, seconds)
 
 
-def test_mount_plan_hides_and_binds_back_only_what_python_needs(tmp_path: Path) -> None:
-    course, repo = tmp_path / "course", tmp_path / "repo"
-    for d in (course / "solutions", repo / ".venv" / "lib", repo / "lib" / "dlbasics", repo / "solutions"):
-        d.mkdir(parents=True)
-    args = mount_plan([course, repo], [course / "solutions", repo / "solutions", repo],
-                      [repo / ".venv" / "lib", repo / "lib", repo, course])
-    pairs = list(zip(args, args[1:]))
-    assert ("--tmpfs", str(course)) in pairs and ("--tmpfs", str(repo)) in pairs
-    assert ("--ro-bind", str(repo / ".venv" / "lib")) in pairs and ("--ro-bind", str(repo / "lib")) in pairs
-    assert ("--ro-bind", str(repo)) not in pairs and ("--ro-bind", str(course)) not in pairs
-    assert args.index("--tmpfs") < args.index("--ro-bind")  # hide first, then bind back
-    assert ("--dir", str(repo / ".venv")) in pairs  # a traversable parent, not bwrap's 0700 default
+def test_sandbox_is_an_allow_list(tmp_path: Path) -> None:
+    """Nothing of the host is bound but /usr, the loader's files and the kernel's Python (read-only)."""
+    python = str(kernel_python() or sys.executable)
+    readable = [Path(p) for p in runtime(python).paths]
+    scratch = tmp_path / "scratch"
+    (scratch / "ipc").mkdir(parents=True)
+    data = tmp_path / "data.csv"
+    data.write_text("1,2\n")
+    cmd = build_command("bwrap", scratch, [python, "-m", "ipykernel_launcher"], readable=readable,
+                        limits=Limits(tmp_mb=64), uid=None, data=[data])
+    pairs = list(zip(cmd, cmd[1:], cmd[2:]))
+    assert ("--ro-bind", "/", "/") not in pairs and ("--bind", "/", "/") not in pairs
+    ro = {a for op, a, b in pairs if op in ("--ro-bind", "--ro-bind-try") and a == b}
+    allowed = {"/usr", *map(str, (p.resolve() for p in readable))}
+    assert ro <= allowed | {f for f in ro if f.startswith("/etc/")}, ro - allowed
+    assert not any(str(ROOT) == r or r.startswith(str(ROOT) + "/solutions") for r in ro), "the repository is never bound"
+    rw = [(a, b) for op, a, b in pairs if op == "--bind"]
+    assert rw == [(str(scratch / "ipc"), str(scratch / "ipc"))], f"only the sockets folder is writable on the host: {rw}"
+    assert ("--ro-bind", str(data), str(scratch / "work" / "data.csv")) in pairs
+    sizes = [cmd[i + 1] for i, a in enumerate(cmd) if a == "--size"]
+    assert len(sizes) == 4 and set(sizes) == {str(64 * 2**20)}, "/tmp, /dev/shm, work and home are size-capped tmpfs"
 
 
 @pytest.mark.slow
@@ -242,9 +265,10 @@ def test_reference_answers_score_full_marks_next_to_every_attack(graded: Graded)
 def test_instructor_files_are_unreadable(graded: Graded) -> None:
     won, blocked = graded.attempts("reader")
     assert won == [], won
-    assert len(blocked) == 9 + 3, graded.outputs("reader")
+    assert len(blocked) == 9 + 3 + 5, graded.outputs("reader")
     out = graded.outputs("reader")
     assert "BEGIN HIDDEN TESTS" not in out and "SQLite format" not in out and "hunter2" not in out
+    assert "ATTACK import torch: blocked ModuleNotFoundError" in out
 
 
 @pytest.mark.slow
@@ -255,7 +279,7 @@ def test_nothing_is_written_outside_the_scratch_directory(graded: Graded) -> Non
     # host's /tmp must stay untouched (checked below with the other targets).
     private_tmp = [w for w in won if w.startswith("ATTACK write /tmp/pwned-")]
     assert [w for w in won if w not in private_tmp] == [], won
-    assert len(blocked) + len(private_tmp) == 7 + len(graded.outside) + 2
+    assert len(blocked) + len(private_tmp) == 5 + len(graded.outside) + 2 + 2
     for p in graded.outside:
         assert not p.exists(), p
     hits = [p for p in graded.root.rglob("*") if p.is_file() and graded.marker.encode() in p.read_bytes()]
@@ -308,7 +332,8 @@ def test_cpu_limit_kills_what_ignores_signals(tmp_path: Path) -> None:
     try:
         burn = "import signal\nsignal.signal(signal.SIGXCPU, signal.SIG_IGN)\nwhile True:\n    pass"
         cmd = build_command(shutil.which("bwrap") or "bwrap", scratch, [sys.executable, "-c", burn],
-                            hidden=[Path.home()], secret=[], limits=Limits(cpu_seconds=2), uid=uid)
+                            readable=[Path(p) for p in runtime(sys.executable).paths], limits=Limits(cpu_seconds=2),
+                            uid=uid)
         t0 = time.perf_counter()
         res = subprocess.run(cmd, timeout=120)
     finally:
@@ -324,7 +349,7 @@ def test_fallback_without_bubblewrap(tmp_path: Path, capfd: pytest.CaptureFixtur
     course, source_nb, release_nb, subs = _build(tmp_path, missing)
     _submission(source_nb, release_nb, subs / "reader.ipynb",
                 f"_dlb_try('read course solutions', {_read(source_nb)})")
-    monkeypatch.delenv("DLBASICS_SANDBOX_WARNED", raising=False)
+    monkeypatch.delenv("DLBGRADER_SANDBOX_WARNED", raising=False)
     status = course.sandbox_status()
     assert not status.active and "/nonexistent/bwrap" in status.detail and "NOT sandboxed" in status.describe()
     assert "NOT sandboxed" in capfd.readouterr().err

@@ -377,7 +377,7 @@ class _NotAvailable:
 
 def install_import_rule() -> None:
     if not any(isinstance(f, _NotAvailable) or f is _NotAvailable for f in sys.meta_path):
-        sys.meta_path.insert(0, _NotAvailable)  # type: ignore[arg-type]
+        sys.meta_path.insert(0, _NotAvailable)
 
 
 def bootstrap(path: str) -> None:

@@ -171,7 +171,7 @@ class DrivenExecute(Execute):  # type: ignore[misc]
         return self.nb, self.resources
 
     async def _drive(self) -> None:
-        self._cell_timeout = int(self.timeout or 60)
+        self._cell_timeout: int = int(getattr(self, "timeout", None) or 60)
         self._deadline = time.monotonic() + float(self.notebook_timeout)
         self._ns: dict[str, Any] = {"__name__": "__dlb_tests__", "__builtins__": builtins}
         self._ran: list[int] = []
@@ -224,8 +224,8 @@ class DrivenExecute(Execute):  # type: ignore[misc]
         await self.async_start_new_kernel_client()
         if hasattr(self.km, "kernel_python"):
             self._report.kernel_python = str(self.km.kernel_python())
-        folder = self.km.ipc_dir() if hasattr(self.km, "ipc_dir") else tempfile.mkdtemp(prefix="dlb-ipc-")
-        path = os.path.join(folder, "grader.sock")
+        ipc = str(self.km.ipc_dir()) if hasattr(self.km, "ipc_dir") else tempfile.mkdtemp(prefix="dlb-ipc-")
+        path = os.path.join(ipc, "grader.sock")
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             listener.bind(path)
