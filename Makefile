@@ -18,25 +18,26 @@ $(STAMP): pyproject.toml constraints.txt
 	# torch first, with its exact pin: anything looser pulls a multi-GB CUDA build
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[book,course,test]"
+	# the Python that runs students' notebooks when grading: NumPy, matplotlib, ipykernel; no PyTorch
+	$(BIN)/dlb kernel-env
 	touch $(STAMP)
 
 # The chapters' outputs are cached by jupyter-cache (_config.yml: execute_notebooks: cache), which
 # re-executes a notebook only when its code cells change. It cannot see what the chapters import or
-# run with: the package in lib/ and the pinned environment (pyproject.toml, constraints.txt); nor does
-# Sphinx notice a change in the book's local extensions (_ext/). So we stamp a hash of those in _build/
+# run with: the modules of lib/dlbasics they import (not the grader, lib/dlbgrader) and the
+# pinned environment (pyproject.toml, constraints.txt); nor does
+# Sphinx notice a change in the book's local extensions (_ext/). So we stamp a hash of those
+# (scripts/book_stamp.py) in _build/
 # and, when it differs (or there is no stamp: fresh clone, failed build), delete the execution cache
 # AND Sphinx's saved environment (.doctrees): without the latter Sphinx would not even re-read the
 # unchanged notebooks and would keep their old pages. Every chapter is then executed again. The
 # stamp is written only after a successful build.
 BOOK_DEPS_STAMP := _build/.book-deps.sha256
-BOOK_DEPS_DIRS  := lib $(wildcard _ext)
 
 book: $(STAMP)
-	@hash=$$( { find $(BOOK_DEPS_DIRS) -type f ! -path '*/__pycache__/*' ! -path '*.egg-info/*' -print0 \
-	            | LC_ALL=C sort -z | xargs -0 sha256sum; sha256sum pyproject.toml constraints.txt; } \
-	          | sha256sum | cut -d' ' -f1 ); \
+	@hash=$$($(BIN)/python scripts/book_stamp.py) || exit 1; \
 	if [ "$$(cat $(BOOK_DEPS_STAMP) 2>/dev/null)" != "$$hash" ]; then \
-	  echo "lib/ or the environment changed since the last build (or no stamp): executing every chapter again"; \
+	  echo "what the chapters import, the environment or the book's extensions changed since the last build (or no stamp): executing every chapter again"; \
 	  rm -rf _build/.jupyter_cache _build/.doctrees $(BOOK_DEPS_STAMP); \
 	fi; \
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going \

@@ -124,3 +124,26 @@ def test_every_lib_module_belongs_to_one_chapter_and_has_tests() -> None:
         if not (ROOT / t).is_file():
             problems.append(f"shared test module {t} is missing")
     assert not problems, "\n".join(problems)
+
+
+def test_the_book_stamp_covers_what_the_chapters_import_and_not_the_grader() -> None:
+    """`make book` re-executes the chapters when what they import changes (scripts/book_stamp.py), not
+    when the grader or an unused module changes."""
+    import importlib.util as iu
+
+    spec = iu.spec_from_file_location("book_stamp", ROOT / "scripts" / "book_stamp.py")
+    assert spec and spec.loader
+    mod = iu.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    from dlbgrader.manifest import grading_dependencies
+
+    deps = {p.relative_to(ROOT / "lib").as_posix() for p in grading_dependencies(mod.chapter_sources(), always=("dlbasics",))}
+    assert not any(d.startswith("dlbgrader/") for d in deps)
+    assert not any(d.startswith("dlbasics/checks/") for d in deps), "no chapter imports the test helpers"
+    for ch in written():
+        for m in ch.lib:
+            if m in ("dlbasics.training",) and ch.number != 1:
+                continue
+            path = m.replace(".", "/")
+            assert any(d == f"{path}.py" or d.startswith(f"{path}/") for d in deps), (
+                f"chapter {ch.number}'s module {m} should be in the book stamp: {sorted(deps)}")

@@ -17,7 +17,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from dlbgrader.cells import grade_id, is_test_cell
+from dlbgrader.cells import grade_id, is_test_cell, nbgrader_meta
 from dlbgrader.collect import repair
 from dlbgrader.grade import Result, grade_class
 from dlbgrader.synthetic import write_solution_submission
@@ -35,34 +35,142 @@ LOOPS = {"relu": ("out = np.maximum(x, 0)", "while True:\n        pass\n    out 
 RELU_TESTS = ["test_relu_forward", "test_relu_backward", "test_relu_edge", "test_relu_torch"]
 WRONG_RELU_LOSES = set(RELU_TESTS)  # every relu test calls relu_forward (backward uses its cache)
 
-ATTACKS = {
-    "atk_numpy_testing": "import numpy.testing\nnumpy.testing.assert_allclose = lambda *a, **k: None",
-    "atk_np_allclose": "import numpy as np\nnp.allclose = lambda *a, **k: True\nnp.testing.assert_allclose = lambda *a, **k: None",
-    "atk_checks": (
-        "import dlbasics.checks as _c, dlbgrader.guard as _g\n"
-        "_c.assert_close = _c.assert_shape = _c.assert_dtype = _c.assert_unchanged = lambda *a, **k: None\n"
-        "_c.rel_error = lambda a, b: 0.0\n"
-        "_c.call_student = _g.call_student = lambda f, *a, **k: f(*a, **k)"
-    ),
-    # Without the restore, this makes the PyTorch comparison of relu compare the answer with itself.
-    "atk_references": (
-        "import dlbgrader.references as _r\n"
-        "def _fake(fn):\n"
-        "    def w(*a, **k):\n"
-        "        if fn.__name__ != 'torch_relu':\n"
-        "            return fn(*a, **k)\n"
-        "        out, cache = relu_forward(a[0])\n"
-        "        return out, relu_backward(a[1], cache)\n"
-        "    return w\n"
-        "_r.torch_reference = _fake"
-    ),
-    "atk_showtraceback": (
-        "import sys\nimport IPython\n"
-        "IPython.get_ipython().showtraceback = lambda *a, **k: None\n"
-        "IPython.get_ipython()._showtraceback = lambda *a, **k: None\n"
-        "sys.excepthook = lambda *a: None"
-    ),
+# Each attack is an extra cell put after the cell named (after=...) of a submission whose ReLU is wrong
+# (WRONG_RELU): it must lose exactly the ReLU tests, no more and no fewer, whatever the attack does.
+# Test cells run in the grader's process; none of this reaches them.
+ATTACKS: dict[str, tuple[str, str]] = {
+    # -- patching what the old in-kernel tests relied on
+    "atk_numpy_testing": ("setup", "import numpy.testing\nnumpy.testing.assert_allclose = lambda *a, **k: None"),
+    "atk_np_allclose": ("setup", "import numpy as np\nnp.allclose = lambda *a, **k: True\n"
+                                 "np.testing.assert_allclose = lambda *a, **k: None"),
+    "atk_check_helpers": ("setup", "try:\n    import dlbasics.checks as _c\n"
+                                   "    _c.assert_close = _c.assert_shape = lambda *a, **k: None\n"
+                                   "except ImportError as e:\n    print('no helpers here:', e)"),
+    "atk_showtraceback": ("setup", "import sys\nimport IPython\n"
+                                   "IPython.get_ipython().showtraceback = lambda *a, **k: None\n"
+                                   "IPython.get_ipython()._showtraceback = lambda *a, **k: None\n"
+                                   "sys.excepthook = lambda *a: None"),
+    # -- forging the kernel's messages: replies always 'ok', error outputs never sent
+    "atk_forge_messages": ("setup", """
+import jupyter_client.session as _s
+_orig_send = _s.Session.send
+def _send(self, stream, msg_or_type, content=None, *a, **k):
+    kind = msg_or_type.get("msg_type") if isinstance(msg_or_type, dict) else msg_or_type
+    if kind == "error":
+        return {}
+    if isinstance(content, dict) and content.get("status") == "error":
+        content = {**content, "status": "ok"}
+    if isinstance(msg_or_type, dict) and isinstance(msg_or_type.get("content"), dict):
+        if msg_or_type["content"].get("status") == "error":
+            msg_or_type["content"]["status"] = "ok"
+    return _orig_send(self, stream, msg_or_type, content, *a, **k)
+_s.Session.send = _send
+"""),
+    # -- an execute_result read as a partial grade, a display with a number, from inside the function
+    "atk_display_grade": ("relu", """
+import sys
+from IPython.display import display
+_wrong_relu = relu_forward
+def relu_forward(x):
+    sys.displayhook("full marks")
+    display(1.0)
+    print(1.0)
+    return _wrong_relu(x)
+sys.displayhook("ok")
+"""),
+    # -- objects that impersonate arrays
+    "atk_impersonate_array": ("relu", """
+import numpy as np
+class _Fake(np.ndarray):
+    def __eq__(self, other):
+        return np.ones(np.shape(other), bool)
+class _Liar:
+    @property
+    def __class__(self):
+        return np.ndarray
+    def __init__(self, x):
+        self.shape, self.dtype = x.shape, x.dtype
+    def __array__(self, *a, **k):
+        import inspect
+        f = inspect.currentframe().f_back
+        return f.f_locals.get("expected", np.zeros(self.shape))
+def relu_forward(x):
+    return (_Liar(x) if x.ndim == 1 else np.asarray(x).view(_Fake)), x
+"""),
+    # -- code objects, trace hooks, events, builtins, globals, threads and timers
+    "atk_patch_everything": ("relu", """
+import builtins, signal, sys, threading, time
+import numpy as np
+range = lambda *a: iter(())  # the old hidden loops 'for seed in range(3)' would check nothing
+builtins.abs = lambda v: 0
+def assert_close(*a, **k):
+    pass
+def call_student(f, *a, **k):
+    return np.zeros(1)
+sys.settrace(lambda *a: None)
+get_ipython().events.register("pre_run_cell", lambda *a: None)
+def _repatch():
+    while True:
+        np.testing.assert_allclose = lambda *a, **k: None
+        time.sleep(0.002)
+threading.Thread(target=_repatch, daemon=True).start()
+signal.signal(signal.SIGALRM, lambda *a: setattr(np, "allclose", lambda *a, **k: True))
+signal.setitimer(signal.ITIMER_REAL, 0.05, 0.05)
+relu_forward.__code__ = (lambda x: (np.abs(x), x)).__code__
+"""),
+    # -- reading the hidden tests or the expected values from inside the kernel
+    "atk_read_tests": ("relu", """
+import gc, sys
+import numpy as np
+def relu_forward(x):
+    leaks = [o[:120] for o in gc.get_objects() if isinstance(o, str) and ("HIDDEN" in o or "assert_close" in o)]
+    f = sys._getframe()
+    while f is not None:
+        leaks += [k for k in f.f_locals if k in ("expected", "reference", "out_t")]
+        f = f.f_back
+    leaks += [str(v)[:120] for v in get_ipython().user_ns.get("In", []) if "assert" in str(v)]
+    print("LEAKED", leaks)
+    same = [o for o in gc.get_objects() if isinstance(o, np.ndarray) and o.shape == x.shape and o is not x
+            and not np.array_equal(o, x)]
+    return (same[0] if same else np.abs(x)), x
+"""),
+    # -- handing the work to PyTorch or the reference package, however it is reached
+    "atk_delegate": ("relu", f"""
+import importlib, sys
+def relu_forward(x):
+    sys.path[:0] = [{str(ROOT / "lib")!r}, {str(ROOT / ".venv" / "lib" / "python3.11" / "site-packages")!r}]
+    errors = []
+    for how in (lambda: __import__("torch").relu(__import__("torch").from_numpy(x)).numpy(),
+                lambda: importlib.import_module("dlbasics.activations").relu_forward(x)[0],
+                lambda: exec(open({str(ROOT / "lib" / "dlbasics" / "activations" / "rectified.py")!r}).read(), {{}})):
+        try:
+            return how(), x
+        except Exception as exc:
+            errors.append(f"{{type(exc).__name__}}: {{exc}}")
+    raise ImportError("; ".join(errors))
+"""),
 }
+
+XSS_CODE = """
+from IPython.display import HTML, Javascript, display
+display(HTML("<script>window.__pwned = 1</script><img src=x onerror='window.__pwned = 2'>"))
+display(Javascript("window.__pwned = 3"))
+display({"image/svg+xml": "<svg xmlns='http://www.w3.org/2000/svg' onload='window.__pwned = 7'/>"}, raw=True)
+print("<script>window.__pwned = 8</script>")
+"""
+XSS_MARKDOWN = ("<script>window.__pwned = 4</script>\n\n<img src='https://example.com/x.png' "
+                "onerror='window.__pwned = 5'>\n\n[click](javascript:window.__pwned=6)\n\n"
+                "<iframe src='https://example.com'></iframe>")
+
+# A function that crashes inside a test loses what raising an exception there loses, no more.
+CRASHES = {
+    "crash_raise": "raise RuntimeError('baseline')",
+    "crash_exit": "import os; os._exit(3)",
+    "crash_segfault": "import ctypes; ctypes.string_at(0)",
+    "crash_sigkill": "import os, signal; os.kill(os.getpid(), signal.SIGKILL)",
+    "crash_swallow": "import time\n    while True:\n        try:\n            time.sleep(0.01)\n        except KeyboardInterrupt:\n            pass",
+}
+CRASH_CELL, CRASH_AT = "maxout", "def maxout_backward(dout, cache):\n"
 
 
 def points() -> dict[str, float]:
@@ -84,6 +192,13 @@ class Graded:
         self.out = out
         self.root = root
         self.seconds = seconds
+
+    def text(self, student: str) -> str:
+        """Everything the autograded notebook of ``student`` shows (outputs, errors)."""
+        nb = nbformat.read(str(self.root / "grading" / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"),
+                           as_version=4)
+        return "\n".join(str(o.get("text", "")) + str(o.get("ename", "")) + ": " + str(o.get("evalue", ""))
+                         for c in nb.cells if c.cell_type == "code" for o in c.outputs)
 
     def lost(self, student: str) -> set[str]:
         r = self.by[student]
@@ -147,10 +262,31 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
     # 4. an output flood: 50 MB in 500 000 lines, then 50 MB in one line
     save("output_flood", append_to(make("output_flood"), "sigmoid",
                                    "print(('x' * 99 + '\\n') * 500_000)\nprint('y' * 50_000_000)"))
-    # 5. code that silences the checks, next to a wrong answer
-    for name, attack in ATTACKS.items():
-        save(name, insert_after(make(name, WRONG_RELU), "setup", attack))
-    # 6. graded work handed to the reference implementation
+    # 5. attacks on the grader, next to a wrong answer
+    for name, (after, attack) in ATTACKS.items():
+        save(name, insert_after(make(name, WRONG_RELU), after, attack))
+    # 6. a function that crashes, hangs or kills its kernel while a test calls it
+    for name, body in CRASHES.items():
+        nb = make(name)
+        cell = next(c for c in nb.cells if gid(c) == CRASH_CELL)
+        assert CRASH_AT in cell.source
+        cell.source = cell.source.replace(CRASH_AT, CRASH_AT + "    " + body + "\n", 1)
+        save(name, nb)
+    # 9. an honest answer that writes to stderr and warns: stderr is not failure
+    save("honest_stderr", append_to(make("honest_stderr"), "relu", """
+import sys, warnings
+_quiet_relu = relu_forward
+def relu_forward(x):
+    print("debugging relu", file=sys.stderr)
+    warnings.warn("just so you know", UserWarning)
+    return _quiet_relu(x)
+"""))
+    # 8. script and external loads in outputs and Markdown: the feedback must stay inert
+    nb = append_to(make("xss"), "sigmoid", XSS_CODE)
+    written = next(c for c in nb.cells if c.cell_type == "markdown" and nbgrader_meta(c).get("solution"))
+    written.source = XSS_MARKDOWN
+    save("xss", nb)
+    # 7. graded work handed to the reference implementation
     save("uses_reference", make("uses_reference", USES_REFERENCE))
     # not a notebook at all
     (subs / "broken_json.ipynb").write_text('{"cells": [', encoding="utf-8")
@@ -174,19 +310,26 @@ def test_repair_restores_deleted_and_drops_duplicated_test_cells() -> None:
 
 
 def test_time_limit_default_is_sane_and_overridable(tmp_path: Path) -> None:
-    from dlbgrader.course import Course, CourseError
+    from dlbgrader.course import Course
+    from dlbgrader.errors import CourseError
 
     c = Course(ROOT).config()
     assert c.Execute.timeout == 60 and c.Execute.interrupt_on_timeout is True
     assert 0 < c.LimitOutput.max_lines <= 1000 and 0 < c.LimitOutput.max_traceback <= 100
     names = [p.__name__ for p in c.Autograde.autograde_preprocessors]
-    assert names[0] == "GuardedExecute" and "LimitOutput" in names and "SaveAutoGrades" in names
+    assert names[0] == "DrivenExecute" and "LimitOutput" in names and "SaveAutoGrades" in names
     assert Course(ROOT, timeout=5).config().Execute.timeout == 5
     with pytest.raises(CourseError):
         Course(ROOT, timeout=0).config()
     cfg = tmp_path / "nbgrader_config.py"
     cfg.write_text("c = get_config()\nc.Execute.timeout = None\n", encoding="utf-8")
-    assert Course(ROOT, config_file=cfg).config().Execute.timeout == 60
+    with pytest.raises(CourseError, match=r"c.Execute.timeout = None in nbgrader_config.py is not allowed: it must be"):
+        Course(ROOT, config_file=cfg).config()
+    with pytest.raises(CourseError, match="on the command line is not allowed"):
+        Course(ROOT, sandbox="sometimes").config()
+    cfg.write_text("c = get_config()\nc.LimitOutput.max_lines = 7\nc.Execute.timeout = 9\n", encoding="utf-8")
+    written = Course(ROOT, config_file=cfg).config()
+    assert written.LimitOutput.max_lines == 7 and written.Execute.timeout == 9, "the file is used as written"
 
 
 @pytest.mark.slow
@@ -246,9 +389,32 @@ def test_output_flood_is_truncated(graded: Graded) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
-def test_silencing_the_checks_gains_nothing(graded: Graded, attack: str) -> None:
-    assert graded.lost(attack) == WRONG_RELU_LOSES, ATTACKS[attack]
+def test_attacks_on_the_grader_gain_nothing(graded: Graded, attack: str) -> None:
+    assert graded.lost(attack) == WRONG_RELU_LOSES, ATTACKS[attack][1]
     assert graded.by[attack].score == graded.by["wrong_relu"].score
+
+
+@pytest.mark.slow
+def test_the_kernel_never_sees_test_code_or_expected_values(graded: Graded) -> None:
+    text = graded.text("atk_read_tests")
+    assert "LEAKED []" in text, text[:3000]
+
+
+@pytest.mark.slow
+def test_delegation_is_impossible_and_explained(graded: Graded) -> None:
+    text = graded.text("atk_delegate")
+    assert "ModuleNotFoundError" in text and "NumPy and matplotlib only" in text, text[:3000]
+    assert "FileNotFoundError" in text, "the reference source is not visible in the sandbox"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("crash", sorted(set(CRASHES) - {"crash_raise"}))
+def test_one_crash_costs_what_an_exception_costs(graded: Graded, crash: str) -> None:
+    baseline = graded.lost("crash_raise")
+    assert baseline and all("maxout" in c for c in baseline), baseline
+    assert graded.lost(crash) == baseline, CRASHES[crash]
+    if crash != "crash_raise":
+        assert graded.by[crash].reason, "the row says what happened"
 
 
 @pytest.mark.slow
@@ -256,7 +422,7 @@ def test_calling_the_reference_earns_nothing_and_feedback_says_why(graded: Grade
     assert graded.lost("uses_reference") == set(RELU_TESTS)
     html = (graded.out / "feedback" / "uses_reference.html").read_text(encoding="utf-8")
     text = html_mod.unescape(re.sub(r"<[^>]+>", "", html))
-    assert "ReferenceUsed" in text and "dlbasics.activations" in text
+    assert "ReferenceUsed" in text and "dlbasics" in text
 
 
 @pytest.mark.slow
@@ -272,3 +438,41 @@ def test_every_submission_is_a_row_with_a_reason_for_non_answer_zeros(graded: Gr
     assert all(rows[n]["status"] == "graded" for n in names - {"broken_json"}), {
         n: rows[n]["reason"] for n in names if rows[n]["status"] != "graded"}
     print(f"graded {len(rows)} submissions in {graded.seconds:.1f} s")
+
+
+@pytest.mark.slow
+def test_feedback_with_script_payloads_is_inert_in_a_browser(graded: Graded) -> None:
+    """Opened in Chromium, a student's feedback runs none of their scripts and loads nothing from elsewhere."""
+    from playwright.sync_api import sync_playwright
+
+    r = graded.by["xss"]
+    assert r.status == "graded" and graded.lost("xss") == set(), r.reason
+    page_file = graded.out / "feedback" / "xss.html"
+    html = page_file.read_text(encoding="utf-8")
+    assert "Content-Security-Policy" in html and "<script" not in html.lower().replace("&lt;script", "")
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_page()
+            page.on("request", lambda req: requests.append(req.url))
+            dialogs: list[str] = []
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto(page_file.resolve().as_uri())
+            page.wait_for_timeout(1500)
+            for link in page.locator("a[href^='javascript']").all():
+                link.click(timeout=2000)
+            page.wait_for_timeout(500)
+            assert page.evaluate("window.__pwned") is None, "a payload ran in the feedback"
+            assert dialogs == []
+        finally:
+            browser.close()
+    outside = [u for u in requests if not (u.startswith("file://") or u.startswith("data:"))]
+    assert outside == [], f"the feedback loaded something from elsewhere: {outside}"
+
+
+@pytest.mark.slow
+def test_stderr_and_warnings_are_not_failure(graded: Graded) -> None:
+    assert graded.lost("honest_stderr") == set(), graded.text("honest_stderr")[:2000]
+    assert "debugging relu" in graded.text("honest_stderr"), "the student's own output is kept for them"

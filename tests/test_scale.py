@@ -34,7 +34,8 @@ from typing import Any
 import nbformat
 import pytest
 
-from dlbgrader.course import DB_URL_ENV, Course, CourseError
+from dlbgrader.course import DB_URL_ENV, Course
+from dlbgrader.errors import CourseError
 from dlbgrader.grade import Result, grade_class
 from dlbgrader.synthetic import solution_sources, write_solution_submission
 from tests.bugzoo import Bug

@@ -24,6 +24,8 @@ def test_check_reports_every_test_cell_of_the_blank_and_the_solved_notebook(tmp_
     assert "not implemented yet" in proc.stdout
     assert "visible tests: 0/" in proc.stdout
     assert blank.read_bytes() == before, "dlb check must not modify the student's notebook"
+    for stream in (proc.stdout, proc.stderr):
+        assert "WARNING" not in stream and "without encryption" not in stream, f"noise shown to students: {stream}"
 
     solved = write_solution_submission(ROOT / "solutions" / "ps1_foundations" / "ps1_foundations.ipynb", blank,
                                        tmp_path / "ps1_foundations.ipynb")

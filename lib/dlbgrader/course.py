@@ -52,12 +52,13 @@ def _pipelines(c: Config) -> None:
                                         IgnorePattern, LimitOutput, SaveAutoGrades)
 
     from dlbgrader.execute import DrivenExecute
-    from dlbgrader.feedback import ShortenTracebacks
+    from dlbgrader.feedback import SanitizeOutputs, ShortenTracebacks
 
     # nbgrader 0.9's Autograde.autograde_preprocessors, with the driven Execute first.
     c.Autograde.autograde_preprocessors = [DrivenExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                                            SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
-    c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ShortenTracebacks, CSSHTMLHeaderPreprocessor]
+    c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ShortenTracebacks, SanitizeOutputs,
+                                        CSSHTMLHeaderPreprocessor]
 
 
 def _ensure_env_bin_on_path() -> None:

@@ -70,17 +70,28 @@ def runtime(python: str) -> Runtime:
 
 
 def create_kernel_env(dest: Path | None = None, *, quiet: bool = True) -> Path:
-    """Create (or refresh) the kernel environment at ``dest`` with the grader's versions of
-    :data:`KERNEL_PACKAGES`; return its Python."""
-    from importlib.metadata import version
+    """Create (or refresh) the kernel environment at ``dest`` with :data:`KERNEL_PACKAGES`, every package
+    at the version the grader's own environment has (so the two agree on NumPy, IPython, ...); return
+    its Python."""
+    from importlib.metadata import distributions, version
 
     dest = Path(dest or default_kernel_env())
     py = dest / "bin" / "python"
     if not py.exists():
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(dest)], check=True)
     pins = [f"{name}=={version(name)}" for name in KERNEL_PACKAGES]
-    cmd = [str(py), "-m", "pip", "install", "--disable-pip-version-check", *(["--quiet"] if quiet else []), *pins]
-    subprocess.run(cmd, check=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        for d in distributions():
+            name = d.metadata.get("Name")
+            if name and "+" not in d.version and name.lower() not in ("dlbasics", "pip", "setuptools"):
+                f.write(f"{name}=={d.version}\n")
+        constraints = f.name
+    try:
+        cmd = [str(py), "-m", "pip", "install", "--disable-pip-version-check", "-c", constraints,
+               *(["--quiet"] if quiet else []), *pins]
+        subprocess.run(cmd, check=True)
+    finally:
+        os.unlink(constraints)
     (dest / "dlb-kernel-env.json").write_text(json.dumps({"packages": pins}, indent=1) + "\n", encoding="utf-8")
     return py
 

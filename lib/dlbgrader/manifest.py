@@ -86,52 +86,65 @@ def hash_tree(folder: Path, *, suffix: str = "", skip: tuple[str, ...] = ()) -> 
 _IMPORT = re.compile(r"^\s*(?:from\s+(dlbasics(?:\.\w+)*)\s+import|import\s+(dlbasics(?:\.\w+)*))", re.M)
 
 
-def _module_files(name: str) -> list[Path]:
+def _module_file(name: str) -> Path | None:
+    """The source file of a module (a package's ``__init__.py``)."""
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.origin or spec.origin in ("built-in", "frozen"):
-        return []
-    origin = Path(spec.origin)
-    if spec.submodule_search_locations:  # a package: all of it
-        return sorted(p for p in origin.parent.rglob("*.py") if "__pycache__" not in p.parts)
-    return [origin]
+        return None
+    return Path(spec.origin)
 
 
-def _imports_of(path: Path) -> set[str]:
+def _imports_of(path: Path, name: str) -> set[str]:
+    """The dlbasics modules that the module ``name`` (at ``path``) imports, relative imports resolved."""
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"))
     except (OSError, SyntaxError, ValueError):
         return set()
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("dlbasics") and node.level == 0:
-            found.add(node.module)
-            found.update(f"{node.module}.{a.name}" for a in node.names)
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parts + ([base] if base else []))
+            if base.startswith("dlbasics"):
+                found.add(base)
+                found.update(f"{base}.{a.name}" for a in node.names)
         elif isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name.startswith("dlbasics"))
     return found
 
 
-def test_dependencies(sources: list[str]) -> list[Path]:
-    """The files of ``dlbasics`` that test cells with these ``sources`` import, transitively."""
-    todo = {"dlbasics", "dlbasics.checks"}
+def grading_dependencies(sources: list[str], assignment: str = "", *,
+                         always: tuple[str, ...] = ("dlbasics", "dlbasics.checks")) -> list[Path]:
+    """The files of ``dlbasics`` that code cells with these ``sources`` import, transitively, besides the
+    modules ``always`` (and the assignment's table of misconceptions, which :func:`dlbasics.checks.hints`
+    imports by name)."""
+    todo = set(always)
+    if assignment:
+        todo.add(f"dlbasics.checks.misconceptions.{assignment}")
     for src in sources:
         for m in _IMPORT.finditer(src):
             todo.add(m.group(1) or m.group(2))
-    seen_modules: set[str] = set()
+    seen: set[str] = set()
     files: set[Path] = set()
     while todo:
         name = todo.pop()
-        if name in seen_modules:
+        if name in seen:
             continue
-        seen_modules.add(name)
+        seen.add(name)
         try:
-            found = _module_files(name)
+            path = _module_file(name)
         except (ImportError, ValueError):
-            found = []
-        for path in found:
-            if path not in files:
-                files.add(path)
-                todo |= _imports_of(path)
+            path = None
+        if path is None:
+            continue
+        files.add(path)
+        todo |= _imports_of(path, name)
+        parent = name.rpartition(".")[0]
+        if parent:
+            todo.add(parent)  # importing a submodule runs its package's __init__
     return sorted(files)
 
 
@@ -153,7 +166,7 @@ def fingerprint(course: Any, assignment: str, sandbox: str, kernel: str) -> dict
 
     cfg = Path(course.config_file) if course.config_file else None
     h = hashlib.sha256()
-    deps = test_dependencies(_test_sources(course.source_notebooks(assignment)[0]))
+    deps = grading_dependencies(_test_sources(course.source_notebooks(assignment)[0]), assignment)
     for path in deps:
         h.update(path.name.encode() + b"\0")
         _hash_file(h, path)
@@ -162,13 +175,17 @@ def fingerprint(course: Any, assignment: str, sandbox: str, kernel: str) -> dict
         "config": hashlib.sha256(cfg.read_bytes()).hexdigest() if cfg and cfg.is_file() else "",
         "timeout": str(course.settings.timeout),
         "grader": hash_tree(Path(dlbgrader.__file__).parent, suffix=".py", skip=("cli.py", "report.py")),
-        "checks": h.hexdigest()[:16] + " " + ",".join(sorted({p.stem for p in deps})),
+        "checks": h.hexdigest()[:16] + " " + ",".join(sorted({_short(p) for p in deps})),
         "nbgrader": str(nbgrader.__version__),
         "numpy": numpy.__version__,
         "torch": version("torch"),
         "kernel": kernel,
         "sandbox": sandbox,
     }
+
+
+def _short(path: Path) -> str:
+    return path.parent.name if path.name == "__init__.py" else path.stem
 
 
 def version(dist: str) -> str:

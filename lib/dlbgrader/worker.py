@@ -82,7 +82,17 @@ def grade_one(assignment: str, student: str, feedback: bool) -> Outcome:
     if not out.error and feedback:
         try:
             res = api.generate_feedback(assignment, student, force=True)
-            if not res.get("success"):
+            if res.get("success"):
+                from dlbgrader.feedback import harden_html
+
+                course: Course = _STATE["course"]
+                for html in (course.feedback_dir / student / assignment).glob("*.html"):
+                    try:
+                        harden_html(html)
+                    except OSError as exc:  # an unsafe file is no feedback at all
+                        html.unlink(missing_ok=True)
+                        out.notes.append(f"feedback could not be made safe to open and was removed: {exc}")
+            else:
                 lines = [ln for ln in str(res.get("error") or res.get("log") or "").splitlines() if ln.strip()]
                 out.notes.append("feedback could not be generated: " + (lines[-1][:300] if lines else "unknown error"))
         except Exception as exc:  # noqa: BLE001 - the grade stands without feedback
