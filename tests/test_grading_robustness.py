@@ -272,6 +272,15 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
         assert CRASH_AT in cell.source
         cell.source = cell.source.replace(CRASH_AT, CRASH_AT + "    " + body + "\n", 1)
         save(name, nb)
+    # 10. per-student problems that are rows: two files with the same id, a notebook too large, too many cells
+    save("collide", make("collide"))
+    save("collide!", make("collide_bang"))
+    huge = make("huge")
+    huge.cells[-1].source += "\n" + "x" * (21 * 2**20)
+    save("huge", huge)
+    many = make("many_cells")
+    many.cells += [code_cell("pass") for _ in range(2100)]
+    save("many_cells", many)
     # 9. an honest answer that writes to stderr and warns: stderr is not failure
     save("honest_stderr", append_to(make("honest_stderr"), "relu", """
 import sys, warnings
@@ -476,3 +485,15 @@ def test_feedback_with_script_payloads_is_inert_in_a_browser(graded: Graded) -> 
 def test_stderr_and_warnings_are_not_failure(graded: Graded) -> None:
     assert graded.lost("honest_stderr") == set(), graded.text("honest_stderr")[:2000]
     assert "debugging relu" in graded.text("honest_stderr"), "the student's own output is kept for them"
+
+
+@pytest.mark.slow
+def test_per_student_problems_are_rows_and_the_rest_is_graded(graded: Graded) -> None:
+    with open(graded.out / "grades.csv", newline="", encoding="utf-8") as f:
+        rows = {row["student"]: row for row in csv.DictReader(f)}
+    assert {"collide", "collide~2"} <= set(rows), sorted(rows)
+    for sid in ("collide", "collide~2"):
+        assert rows[sid]["status"] == "failed" and "map to the student id 'collide'" in rows[sid]["reason"]
+    assert rows["huge"]["status"] == "failed" and "larger than the limit" in rows["huge"]["reason"]
+    assert rows["many_cells"]["status"] == "failed" and "cells, more than the limit" in rows["many_cells"]["reason"]
+    assert rows["reference"]["status"] == "graded"
