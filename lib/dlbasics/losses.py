@@ -243,7 +243,8 @@ def softmax(logits: FloatArray) -> FloatArray:
     if logits.size == 0:
         return logits.copy()
     e = np.exp(logits - np.max(logits, axis=-1, keepdims=True))
-    out: FloatArray = (e / np.sum(e, axis=-1, keepdims=True)).astype(logits.dtype, copy=False)
+    probs = e / np.sum(e, axis=-1, keepdims=True)
+    out: FloatArray = probs.astype(logits.dtype, copy=False)
     return out
 
 
@@ -343,9 +344,10 @@ def nll_loss(
     n, c = _check_class_inputs(log_probs, targets, "log_probs")
     w = _class_weights(weight, c, log_probs.dtype)
     rows = np.arange(n)
-    w_t = w[targets]
+    w_t = w[targets]                    # the weight of each example's class
     total = np.sum(w_t)
-    loss = float(_safe_divide(-np.sum(w_t * log_probs[rows, targets]), total))
+    picked = log_probs[rows, targets]   # log p of each true class
+    loss = float(_safe_divide(-np.sum(w_t * picked), total))
     dlog_probs = np.zeros_like(log_probs)
     dlog_probs[rows, targets] = _safe_divide(-w_t, total)
     return loss, dlog_probs
@@ -431,20 +433,32 @@ def cross_entropy_loss(
     log_probs = log_softmax(logits)
     probs = np.exp(log_probs)
     rows = np.arange(n)
-    w_t = w[targets]
+    w_t = w[targets]                    # the weight of each example's class
     total = np.sum(w_t)
-    # q[n, c]: how much -log p[n, c] counts in the loss (the smoothed, weighted target / S)
+    # q[n, c]: the weight of -log p[n, c] in the loss (smoothed target * w)
+    eps = label_smoothing
     q = np.zeros_like(logits)
-    q[rows, targets] = (1.0 - label_smoothing) * w_t
-    picked = np.sum(w_t * log_probs[rows, targets])
-    loss_sum = -(1.0 - label_smoothing) * picked
-    if label_smoothing > 0.0:
-        q = q + (label_smoothing / c) * w
-        loss_sum = loss_sum - (label_smoothing / c) * np.sum(log_probs @ w)
+    q[rows, targets] = (1.0 - eps) * w_t
+    loss_sum = -(1.0 - eps) * np.sum(w_t * log_probs[rows, targets])
+    if eps > 0.0:
+        q = q + (eps / c) * w
+        loss_sum = loss_sum - (eps / c) * np.sum(log_probs @ w)
     q = _safe_divide(q, total)
     loss = float(_safe_divide(loss_sum, total))
     dlogits = probs * np.sum(q, axis=1, keepdims=True) - q
     return loss, dlogits.astype(logits.dtype, copy=False)
+
+
+def _check_binary_targets(logits: FloatArray, targets: np.ndarray[Any, Any]) -> None:
+    if not isinstance(targets, np.ndarray):
+        raise TypeError(f"targets must be a numpy.ndarray, got {type(targets).__name__}")
+    if not (np.issubdtype(targets.dtype, np.number) or targets.dtype == np.bool_):
+        raise TypeError(f"targets must be numeric (0/1 labels or probabilities), got dtype {targets.dtype}")
+    if targets.shape != logits.shape:
+        raise ValueError(
+            "logits and targets must have the same shape, "
+            f"got {logits.shape} and {targets.shape}"
+        )
 
 
 def binary_cross_entropy_with_logits(
@@ -491,25 +505,18 @@ def binary_cross_entropy_with_logits(
     -----
     Stable for any finite logits: :math:`\log\sigma(x) = -\log(1 + e^{-x})` is computed as
     :math:`\min(x, 0) - \log(1 + e^{-\lvert x \rvert})`, whose exponent is never positive.
-    ``np.log(sigmoid(x))`` would return :math:`\log 0 = -\infty` for :math:`x \lesssim -746`
+    ``np.log(sigmoid(x))`` would return :math:`\log 0 = -\infty` for :math:`x \lesssim -745`
     in float64 (:math:`x \lesssim -104` in float32).
     """
     check_floating(logits, "logits")
-    if not isinstance(targets, np.ndarray):
-        raise TypeError(f"targets must be a numpy.ndarray, got {type(targets).__name__}")
-    if not (np.issubdtype(targets.dtype, np.number) or targets.dtype == np.bool_):
-        raise TypeError(f"targets must be numeric (0/1 labels or probabilities), got dtype {targets.dtype}")
-    if targets.shape != logits.shape:
-        raise ValueError(
-            "logits and targets must have the same shape, "
-            f"got {logits.shape} and {targets.shape}"
-        )
+    _check_binary_targets(logits, targets)
     t = targets.astype(logits.dtype)
     k = logits.size
     if k == 0:
         return float("nan"), np.zeros_like(logits)
-    per_element = np.maximum(logits, 0) - logits * t + np.log1p(np.exp(-np.abs(logits)))
-    loss = float(np.mean(per_element))
+    # max(x, 0) - t x + log(1 + e^(-|x|)): no exponent is positive
+    softplus = np.maximum(logits, 0) + np.log1p(np.exp(-np.abs(logits)))
+    loss = float(np.mean(softplus - logits * t))
     probs, _ = sigmoid_forward(logits)
     dlogits = (probs - t) / k
     return loss, dlogits.astype(logits.dtype, copy=False)
