@@ -407,3 +407,10 @@ def test_bce_properties(x: np.ndarray, data: st.DataObject) -> None:
     assert dx.shape == x.shape and dx.dtype == x.dtype, f"dlogits {dx.shape}/{dx.dtype} for {x.shape}/{x.dtype}"
     assert np.isfinite(loss) and loss >= 0, f"BCE must be finite and >= 0, got {loss}"
     assert np.all(np.abs(dx) <= 1.0 / x.size * (1 + 1e-6)), "|sigmoid(x) - t| / K is at most 1 / K"
+
+
+def test_bce_keeps_the_small_loss_of_a_confident_right_answer() -> None:
+    # by hand: log(1 + e^-40) = 4.248e-18; computing softplus(x) - t x would round 40 + 4e-18 - 40 to 0
+    loss, _ = L.binary_cross_entropy_with_logits(np.array([40.0, -40.0]), np.array([1, 0]))
+    expected = np.log1p(np.exp(-40.0))
+    assert abs(loss - expected) <= 1e-15 * expected, f"BCE of confident right answers: {loss}, expected {expected}"

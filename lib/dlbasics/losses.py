@@ -514,9 +514,11 @@ def binary_cross_entropy_with_logits(
     k = logits.size
     if k == 0:
         return float("nan"), np.zeros_like(logits)
-    # max(x, 0) - t x + log(1 + e^(-|x|)): no exponent is positive
-    softplus = np.maximum(logits, 0) + np.log1p(np.exp(-np.abs(logits)))
-    loss = float(np.mean(softplus - logits * t))
+    # max(x, 0) - t x + log(1 + e^(-|x|)): no exponent is positive; the
+    # first two terms cancel exactly for a confident right answer
+    per_element = (np.maximum(logits, 0) - logits * t
+                   + np.log1p(np.exp(-np.abs(logits))))
+    loss = float(np.mean(per_element))
     probs, _ = sigmoid_forward(logits)
     dlogits = (probs - t) / k
     return loss, dlogits.astype(logits.dtype, copy=False)
