@@ -428,7 +428,8 @@ def cross_entropy_loss(
     """
     n, c = _check_class_inputs(logits, targets, "logits")
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"Invalid label_smoothing value: {label_smoothing}")
+        raise ValueError(
+            f"Invalid label_smoothing value: {label_smoothing}")
     w = _class_weights(weight, c, logits.dtype)
     log_probs = log_softmax(logits)
     probs = np.exp(log_probs)
