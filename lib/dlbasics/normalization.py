@@ -164,16 +164,19 @@ def batchnorm_forward(
     if training:
         if n < 2:
             raise ValueError(
-                f"Expected more than 1 value per feature when training, got input of shape {x.shape}"
+                "Expected more than 1 value per feature when training, "
+                f"got input of shape {x.shape}"
             )
         mean = np.mean(x, axis=0)
         centred = x - mean
-        var = np.mean(centred * centred, axis=0)
+        var = np.mean(centred * centred, axis=0)  # biased: divide by N
         inv_std = 1.0 / np.sqrt(var + eps)
         x_hat = centred * inv_std
-        new_mean = ((1.0 - momentum) * running_mean + momentum * mean).astype(running_mean.dtype, copy=False)
-        unbiased = var * (n / (n - 1))
-        new_var = ((1.0 - momentum) * running_var + momentum * unbiased).astype(running_var.dtype, copy=False)
+        unbiased = var * (n / (n - 1))  # the running variance is unbiased
+        new_mean = (1.0 - momentum) * running_mean + momentum * mean
+        new_var = (1.0 - momentum) * running_var + momentum * unbiased
+        new_mean = new_mean.astype(running_mean.dtype, copy=False)
+        new_var = new_var.astype(running_var.dtype, copy=False)
     else:
         inv_std = 1.0 / np.sqrt(running_var + eps)
         x_hat = (x - running_mean) * inv_std
@@ -181,7 +184,9 @@ def batchnorm_forward(
     x_hat = x_hat.astype(x.dtype, copy=False)
     inv_std = inv_std.astype(x.dtype, copy=False)
     out = (gamma * x_hat + beta).astype(x.dtype, copy=False)
-    return out, BatchNormCache(x_hat=x_hat, gamma=gamma, inv_std=inv_std, training=training), new_mean, new_var
+    cache = BatchNormCache(x_hat=x_hat, gamma=gamma, inv_std=inv_std,
+                           training=training)
+    return out, cache, new_mean, new_var
 
 
 def batchnorm_backward(
@@ -344,9 +349,9 @@ def layernorm_backward(
     x_hat, gamma, inv_std = cache
     d = x_hat.shape[1]
     g = dout * gamma
-    dx = (inv_std / d) * (
-        d * g - np.sum(g, axis=1, keepdims=True) - x_hat * np.sum(g * x_hat, axis=1, keepdims=True)
-    )
+    g_sum = np.sum(g, axis=1, keepdims=True)
+    g_xhat_sum = np.sum(g * x_hat, axis=1, keepdims=True)
+    dx = (inv_std / d) * (d * g - g_sum - x_hat * g_xhat_sum)
     dgamma = np.sum(dout * x_hat, axis=0)
     dbeta = np.sum(dout, axis=0)
     return (
