@@ -60,14 +60,16 @@ VARIANTS: dict[str, list[str]] = {
     "Hessian": [r"\bhessians?\b"],
     "Transformer": [r"\btransformers?\b"],
     "weight": [r"(?i)\bweighting matrix\b"],
+    "batch normalization": [r"(?i)\bbatch[- ]norm\b", r"\bbatchnorm\b"],
+    "layer normalization": [r"(?i)\blayer[- ]norm\b", r"\blayernorm\b"],
 }
 
 # Concept names the chapters use; each must be defined in the glossary.
 CONCEPTS = [
     "activation function", "affine layer", "backpropagation", "batch normalization", "batch size", "bias",
-    "buffer", "chain rule", "convex function", "critical point", "data set", "dead neuron", "epoch", "feature",
-    "gradient", "gradient descent", "Hessian", "hidden layer", "hyperparameter", "initialization", "layer",
-    "learning rate", "local minimum", "loss", "maxout", "mini-batch", "model parameter", "neuron",
+    "buffer", "chain rule", "computational graph", "convex function", "critical point", "data set", "dead neuron", "epoch", "feature",
+    "gradient", "gradient descent", "Hessian", "hidden layer", "hyperparameter", "initialization", "internal covariate shift", "layer",
+    "layer normalization", "learning rate", "local minimum", "loss", "maxout", "mini-batch", "model parameter", "neuron",
     "numerical gradient", "overfitting", "plateau", "saddle point", "sigmoid", "sparsity", "standardization",
     "training set", "validation set", "vanishing gradient", "weight",
 ]
