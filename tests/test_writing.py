@@ -64,17 +64,20 @@ VARIANTS: dict[str, list[str]] = {
     "Hessian": [r"\bhessians?\b"],
     "Transformer": [r"\btransformers?\b"],
     "weight": [r"(?i)\bweighting matrix\b"],
+    "batch normalization": [r"(?i)\bbatch[- ]norm\b", r"\bbatchnorm\b"],
+    "layer normalization": [r"(?i)\blayer[- ]norm\b", r"\blayernorm\b"],
 }
 
 # Concept names the chapters use; each must be defined in the glossary.
 CONCEPTS = [
     "activation function", "affine layer", "backpropagation", "batch normalization", "batch size", "bias",
-    "binary cross-entropy", "buffer", "chain rule", "class weight", "convex function", "critical point",
-    "cross-entropy", "data set", "dead neuron", "epoch", "feature",
-    "gradient", "gradient descent", "Hessian", "hidden layer", "hyperparameter", "initialization", "layer",
-    "label smoothing", "learning rate", "likelihood", "local minimum", "logit", "loss", "maxout", "mini-batch",
-    "model parameter", "negative log-likelihood", "neuron",
-    "numerical gradient", "overfitting", "plateau", "saddle point", "sigmoid", "softmax", "sparsity", "standardization",
+    "binary cross-entropy", "buffer", "chain rule", "class weight", "computational graph", "convex function",
+    "critical point", "cross-entropy", "data set", "dead neuron", "epoch", "feature", "gradient",
+    "gradient descent", "Hessian", "hidden layer", "hyperparameter", "initialization",
+    "internal covariate shift", "label smoothing", "layer", "layer normalization", "learning rate",
+    "likelihood", "local minimum", "logit", "loss", "maxout", "mini-batch", "model parameter",
+    "negative log-likelihood", "neuron", "numerical gradient", "overfitting", "plateau", "saddle point",
+    "sigmoid", "softmax", "sparsity", "standardization",
     "training set", "validation set", "vanishing gradient", "weight",
 ]
 
