@@ -60,6 +60,12 @@ VARIANTS: dict[str, list[str]] = {
     "Hessian": [r"\bhessians?\b"],
     "Transformer": [r"\btransformers?\b"],
     "weight": [r"(?i)\bweighting matrix\b"],
+    "Adagrad": [r"\bAdaGrad\b", r"\bADAGRAD\b"],
+    "adaptive moment estimation": [r"\bADAM\b"],
+    "RMSProp": [r"\bRMSprop\b", r"\bRmsProp\b"],
+    "warm-up": [r"(?i)\bwarmup\b"],
+    "learning-rate schedule": [r"(?i)\blearning rate schedules?\b"],
+    "weight decay": [r"(?i)\bweight-decay\b"],
 }
 
 # Concept names the chapters use; each must be defined in the glossary.
@@ -70,6 +76,8 @@ CONCEPTS = [
     "learning rate", "local minimum", "loss", "maxout", "mini-batch", "model parameter", "neuron",
     "numerical gradient", "overfitting", "plateau", "saddle point", "sigmoid", "sparsity", "standardization",
     "training set", "validation set", "vanishing gradient", "weight",
+    "Adagrad", "Adam", "AdamW", "bias correction", "condition number", "exponential moving average",
+    "learning-rate schedule", "Nesterov momentum", "RMSProp", "SGD with momentum", "warm-up", "weight decay",
 ]
 
 

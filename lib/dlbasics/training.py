@@ -152,9 +152,10 @@ def fit(
             t0 = time.perf_counter()
             loss, grads = loss_and_grads(params, xb, yb)
             if isinstance(update, Optimizer):
-                # the new optimizer (new states) is the one the next step uses
-                new_params, update = update.update(cast(dict[str, FloatArray], params),
-                                                   cast(dict[str, FloatArray], grads))
+                # the new optimizer (its new states) is used at the next step
+                p = cast(dict[str, FloatArray], params)
+                g = cast(dict[str, FloatArray], grads)
+                new_params, update = update.update(p, g)
                 params = cast(P, new_params)
             else:
                 params = update(params, grads)

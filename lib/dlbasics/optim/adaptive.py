@@ -85,15 +85,15 @@ def adagrad_step(
     .. math::
 
         \begin{aligned}
-        &\textbf{input: } \gamma \text{ (lr)},\ \theta_{t-1} \text{ (w)},\ g_t \text{ (dw)},\
+        &\textbf{input: } \eta \text{ (lr)},\ \theta_{t-1} \text{ (w)},\ g_t \text{ (dw)},\
             \ \epsilon \text{ (eps)};\quad G_0 = 0 \\
         &G_t \leftarrow G_{t-1} + g_t^2 \\
-        &\theta_t \leftarrow \theta_{t-1} - \gamma\, \frac{g_t}{\sqrt{G_t} + \epsilon} \\
+        &\theta_t \leftarrow \theta_{t-1} - \eta\, \frac{g_t}{\sqrt{G_t} + \epsilon} \\
         &\textbf{return } \theta_t,\ G_t
         \end{aligned}
 
     (Squares, square roots and the division are entry by entry.) Because :math:`G_t` only grows,
-    each coordinate's step size :math:`\gamma/(\sqrt{G_t} + \epsilon)` only shrinks: for a
+    each coordinate's step size :math:`\eta/(\sqrt{G_t} + \epsilon)` only shrinks: for a
     gradient of constant size it falls like :math:`1/\sqrt{t}` (Duchi et al., 2011).
 
     Parameters
@@ -105,7 +105,7 @@ def adagrad_step(
     state : AdagradState or None
         None on the first call, then the state returned by the previous call; not modified.
     lr : float or ndarray, default 0.01
-        :math:`\gamma \ge 0` (an array broadcasting against ``w``: one learning rate per row).
+        :math:`\eta \ge 0` (an array broadcasting against ``w``: one learning rate per row).
     eps : float, default 1e-10
         :math:`\epsilon \ge 0`, added to :math:`\sqrt{G_t}`, *outside* the square root, as PyTorch does.
 
@@ -136,7 +136,7 @@ def adagrad_step(
     check_state(state, AdagradState, "adagrad_step", w)
     g_sum = dw * dw if state is None else state.sum + dw * dw
     new_w = w - lr * (dw / (np.sqrt(g_sum) + eps))
-    return new_w.astype(w.dtype, copy=False), AdagradState(g_sum.astype(w.dtype, copy=False))
+    return new_w.astype(w.dtype), AdagradState(g_sum.astype(w.dtype))
 
 
 def rmsprop_step(
@@ -153,17 +153,17 @@ def rmsprop_step(
     .. math::
 
         \begin{aligned}
-        &\textbf{input: } \gamma \text{ (lr)},\ \alpha \text{ (alpha)},\ \theta_{t-1} \text{ (w)},\
+        &\textbf{input: } \eta \text{ (lr)},\ \alpha \text{ (alpha)},\ \theta_{t-1} \text{ (w)},\
             \ g_t \text{ (dw)},\ \epsilon \text{ (eps)};\quad v_0 = 0 \\
         &v_t \leftarrow \alpha\, v_{t-1} + (1 - \alpha)\, g_t^2 \\
-        &\theta_t \leftarrow \theta_{t-1} - \gamma\, \frac{g_t}{\sqrt{v_t} + \epsilon} \\
+        &\theta_t \leftarrow \theta_{t-1} - \eta\, \frac{g_t}{\sqrt{v_t} + \epsilon} \\
         &\textbf{return } \theta_t,\ v_t
         \end{aligned}
 
     An exponential moving average (EMA) replaces Adagrad's sum, so old gradients are forgotten
     (Tieleman and Hinton, 2012). There is no bias correction: :math:`v_t` starts at 0, so while
     :math:`t \ll 1/(1 - \alpha)` it underestimates the squared gradients and the first steps are
-    larger than :math:`\gamma` (up to :math:`\gamma/\sqrt{1 - \alpha}`, 10 times for the default).
+    larger than :math:`\eta` (up to :math:`\eta/\sqrt{1 - \alpha}`, 10 times for the default).
 
     Parameters
     ----------
@@ -174,7 +174,7 @@ def rmsprop_step(
     state : RMSpropState or None
         None on the first call, then the state returned by the previous call; not modified.
     lr : float or ndarray, default 0.01
-        :math:`\gamma \ge 0` (an array broadcasting against ``w``: one learning rate per row).
+        :math:`\eta \ge 0` (an array broadcasting against ``w``: one learning rate per row).
     alpha : float, default 0.99
         :math:`\alpha \ge 0`, the smoothing constant: the average covers about :math:`1/(1-\alpha)` steps.
     eps : float, default 1e-8
@@ -210,7 +210,7 @@ def rmsprop_step(
     v_prev = np.zeros_like(w) if state is None else state.square_avg
     v = alpha * v_prev + (1 - alpha) * (dw * dw)
     new_w = w - lr * (dw / (np.sqrt(v) + eps))
-    return new_w.astype(w.dtype, copy=False), RMSpropState(v.astype(w.dtype, copy=False))
+    return new_w.astype(w.dtype), RMSpropState(v.astype(w.dtype))
 
 
 def adam_step(
@@ -228,7 +228,7 @@ def adam_step(
     .. math::
 
         \begin{aligned}
-        &\textbf{input: } \gamma \text{ (lr)},\ \beta_1, \beta_2 \text{ (betas)},\
+        &\textbf{input: } \eta \text{ (lr)},\ \beta_1, \beta_2 \text{ (betas)},\
             \ \theta_{t-1} \text{ (w)},\ g_t \text{ (dw)},\ \epsilon \text{ (eps)},\
             \ \lambda \text{ (weight\_decay)};\quad m_0 = v_0 = 0 \\
         &\textbf{if } \lambda \neq 0: \quad g_t \leftarrow g_t + \lambda\, \theta_{t-1} \\
@@ -236,7 +236,7 @@ def adam_step(
         &v_t \leftarrow \beta_2 v_{t-1} + (1 - \beta_2)\, g_t^2 \\
         &\widehat{m}_t \leftarrow m_t / (1 - \beta_1^t) \\
         &\widehat{v}_t \leftarrow v_t / (1 - \beta_2^t) \\
-        &\theta_t \leftarrow \theta_{t-1} - \gamma\, \widehat{m}_t / \bigl(\sqrt{\widehat{v}_t} + \epsilon\bigr) \\
+        &\theta_t \leftarrow \theta_{t-1} - \eta\, \widehat{m}_t / \bigl(\sqrt{\widehat{v}_t} + \epsilon\bigr) \\
         &\textbf{return } \theta_t,\ (t, m_t, v_t)
         \end{aligned}
 
@@ -255,7 +255,7 @@ def adam_step(
     state : AdamState or None
         None on the first call, then the state returned by the previous call; not modified.
     lr : float or ndarray, default 0.001
-        :math:`\gamma \ge 0` (an array broadcasting against ``w``: one learning rate per row).
+        :math:`\eta \ge 0` (an array broadcasting against ``w``: one learning rate per row).
     betas : (float, float), default (0.9, 0.999)
         :math:`(\beta_1, \beta_2)`, each in :math:`[0, 1)`.
     eps : float, default 1e-8
@@ -283,9 +283,9 @@ def adam_step(
     Notes
     -----
     Where the gradients are far larger than :math:`\epsilon`, the step of each coordinate is about
-    :math:`\gamma` times the ratio :math:`\widehat m_t/\sqrt{\widehat v_t}`, at most about 1 in size;
+    :math:`\eta` times the ratio :math:`\widehat m_t/\sqrt{\widehat v_t}`, at most about 1 in size;
     where they are far smaller, :math:`\epsilon` dominates the denominator and the step shrinks
-    towards :math:`\gamma\,\widehat m_t/\epsilon`. ``dw * dw`` overflows float32 above about 1.8e19.
+    towards :math:`\eta\,\widehat m_t/\epsilon`. ``dw * dw`` overflows float32 above about 1.8e19.
     """
     check_step_inputs(w, dw)
     check_lr(lr)
@@ -303,8 +303,8 @@ def adam_step(
     m_hat = m / (1 - beta1**t)
     v_hat = v / (1 - beta2**t)
     new_w = w - lr * m_hat / (np.sqrt(v_hat) + eps)
-    new_state = AdamState(t, m.astype(w.dtype, copy=False), v.astype(w.dtype, copy=False))
-    return new_w.astype(w.dtype, copy=False), new_state
+    new_state = AdamState(t, m.astype(w.dtype), v.astype(w.dtype))
+    return new_w.astype(w.dtype), new_state
 
 
 def adamw_step(
@@ -323,14 +323,14 @@ def adamw_step(
 
         \begin{aligned}
         &\textbf{input: } \text{as } \texttt{adam\_step} \\
-        &\theta_{t-1} \leftarrow \theta_{t-1} - \gamma \lambda\, \theta_{t-1}
+        &\theta_{t-1} \leftarrow \theta_{t-1} - \eta \lambda\, \theta_{t-1}
             \qquad \text{(the decay, decoupled from the gradient)} \\
         &m_t, v_t, \widehat{m}_t, \widehat{v}_t \text{ as in Adam, from } g_t \text{ alone} \\
-        &\theta_t \leftarrow \theta_{t-1} - \gamma\, \widehat{m}_t / \bigl(\sqrt{\widehat{v}_t} + \epsilon\bigr) \\
+        &\theta_t \leftarrow \theta_{t-1} - \eta\, \widehat{m}_t / \bigl(\sqrt{\widehat{v}_t} + \epsilon\bigr) \\
         &\textbf{return } \theta_t,\ (t, m_t, v_t)
         \end{aligned}
 
-    The weights shrink by the same factor :math:`1 - \gamma\lambda` in every coordinate, whatever
+    The weights shrink by the same factor :math:`1 - \eta\lambda` in every coordinate, whatever
     the size of its gradients; in Adam with L2 regularization (:func:`adam_step` with
     ``weight_decay``) the shrinkage passes through the moving averages and is divided by
     :math:`\sqrt{\widehat v_t}`, so coordinates with large gradients are barely decayed
@@ -359,13 +359,13 @@ def adamw_step(
 
     Notes
     -----
-    Numerically as :func:`adam_step`; the decay factor :math:`1 - \gamma\lambda` is negative (the
-    weights flip sign) if :math:`\gamma\lambda > 1`, a setting no one should use.
+    Numerically as :func:`adam_step`; the decay factor :math:`1 - \eta\lambda` is negative (the
+    weights flip sign) if :math:`\eta\lambda > 1`, a setting no one should use.
     """
     check_step_inputs(w, dw)
     check_lr(lr)
     check_eps(eps)
     check_betas(betas)
     check_weight_decay(weight_decay)
-    decayed = (w * (1 - lr * weight_decay)).astype(w.dtype, copy=False)
+    decayed = (w * (1 - lr * weight_decay)).astype(w.dtype)
     return adam_step(decayed, dw, state, lr=lr, betas=betas, eps=eps)

@@ -28,9 +28,9 @@ class Optimizer:
     .. math::
 
         (\theta_t^{(k)}, s_t^{(k)}) = \text{step}\bigl(\theta_{t-1}^{(k)},\, g_t^{(k)},\, s_{t-1}^{(k)};\
-        \gamma_t, \text{hyperparameters}\bigr) \quad \text{for every parameter array } k,
+        \eta_t, \text{hyperparameters}\bigr) \quad \text{for every parameter array } k,
 
-    with :math:`s_0^{(k)} = \text{None}` and :math:`\gamma_t` the learning rate (a constant, or a
+    with :math:`s_0^{(k)} = \text{None}` and :math:`\eta_t` the learning rate (a constant, or a
     schedule evaluated at the number of updates made so far).
 
     Parameters

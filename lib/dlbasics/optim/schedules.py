@@ -25,14 +25,14 @@ def step_lr(t: int, *, lr: float, step_size: int, gamma: float = 0.1) -> float:
 
     .. math::
 
-        \gamma_t = \gamma_0 \cdot \text{gamma}^{\lfloor t / \text{step\_size} \rfloor}
+        \eta_t = \eta_0 \cdot \text{gamma}^{\lfloor t / \text{step\_size} \rfloor}
 
     Parameters
     ----------
     t : int
         The update, :math:`t \ge 0`.
     lr : float
-        The initial learning rate :math:`\gamma_0`.
+        The initial learning rate :math:`\eta_0`.
     step_size : int
         Updates between two decays, :math:`\ge 1`.
     gamma : float, default 0.1
@@ -58,12 +58,14 @@ def step_lr(t: int, *, lr: float, step_size: int, gamma: float = 0.1) -> float:
     return lr * gamma ** (t // step_size)
 
 
-def cosine_annealing_lr(t: int, *, lr: float, t_max: int, eta_min: float = 0.0) -> float:
+def cosine_annealing_lr(
+    t: int, *, lr: float, t_max: int, eta_min: float = 0.0
+) -> float:
     r"""Cosine annealing: from ``lr`` down to ``eta_min`` along half a cosine over ``t_max`` updates.
 
     .. math::
 
-        \gamma_t = \eta_{\min} + \tfrac12 (\gamma_0 - \eta_{\min})
+        \eta_t = \eta_{\min} + \tfrac12 (\eta_0 - \eta_{\min})
         \Bigl(1 + \cos\bigl(\pi\, t / T_{\max}\bigr)\Bigr)
 
     Parameters
@@ -72,7 +74,7 @@ def cosine_annealing_lr(t: int, *, lr: float, t_max: int, eta_min: float = 0.0) 
         The update, :math:`t \ge 0`. After ``t_max`` the rate rises again (the cosine goes on), as
         in PyTorch; train for ``t_max`` updates.
     lr : float
-        The initial (largest) learning rate :math:`\gamma_0`.
+        The initial (largest) learning rate :math:`\eta_0`.
     t_max : int
         :math:`T_{\max} \ge 1`, the update at which the rate reaches ``eta_min`` (PyTorch's ``T_max``).
     eta_min : float, default 0
@@ -105,7 +107,7 @@ def linear_lr(
 
     .. math::
 
-        \gamma_t = \gamma_0 \Bigl(f_{\text{start}} + (f_{\text{end}} - f_{\text{start}})\,
+        \eta_t = \eta_0 \Bigl(f_{\text{start}} + (f_{\text{end}} - f_{\text{start}})\,
         \frac{\min(t, T)}{T}\Bigr), \qquad T = \text{total\_iters}
 
     With ``start_factor < end_factor = 1`` this is the usual warm-up: small steps for the first
@@ -116,7 +118,7 @@ def linear_lr(
     t : int
         The update, :math:`t \ge 0`.
     lr : float
-        The base learning rate :math:`\gamma_0`.
+        The base learning rate :math:`\eta_0`.
     start_factor : float, default 1/3
         In :math:`(0, 1]`.
     end_factor : float, default 1
@@ -160,10 +162,10 @@ def warmup_cosine_lr(
 
     .. math::
 
-        \gamma_t =
+        \eta_t =
         \begin{cases}
-        \gamma_0 \bigl(f + (1 - f)\, t / W\bigr) & t < W \\
-        \eta_{\min} + \tfrac12 (\gamma_0 - \eta_{\min})\bigl(1 + \cos(\pi\, (t - W) / (T - W))\bigr) & t \ge W
+        \eta_0 \bigl(f + (1 - f)\, t / W\bigr) & t < W \\
+        \eta_{\min} + \tfrac12 (\eta_0 - \eta_{\min})\bigl(1 + \cos(\pi\, (t - W) / (T - W))\bigr) & t \ge W
         \end{cases}
 
     with :math:`f` = ``start_factor``, :math:`W` = ``warmup_steps`` and :math:`T` = ``total_steps``.
@@ -173,7 +175,7 @@ def warmup_cosine_lr(
     t : int
         The update, :math:`t \ge 0`.
     lr : float
-        The peak learning rate :math:`\gamma_0`, reached at update ``warmup_steps``.
+        The peak learning rate :math:`\eta_0`, reached at update ``warmup_steps``.
     warmup_steps : int
         :math:`W \ge 1`.
     total_steps : int

@@ -109,10 +109,10 @@ def sgd_step(
     .. math::
 
         \begin{aligned}
-        &\textbf{input: } \gamma \text{ (lr)},\ \theta_{t-1} \text{ (w)},\ g_t \text{ (dw)},\
+        &\textbf{input: } \eta \text{ (lr)},\ \theta_{t-1} \text{ (w)},\ g_t \text{ (dw)},\
             \ \lambda \text{ (weight\_decay)} \\
         &\textbf{if } \lambda \neq 0: \quad g_t \leftarrow g_t + \lambda\, \theta_{t-1} \\
-        &\theta_t \leftarrow \theta_{t-1} - \gamma\, g_t \\
+        &\theta_t \leftarrow \theta_{t-1} - \eta\, g_t \\
         &\textbf{return } \theta_t
         \end{aligned}
 
@@ -129,7 +129,7 @@ def sgd_step(
         Plain SGD keeps no state; accepted (and returned) so that every step function has the same
         signature.
     lr : float or ndarray
-        The learning rate :math:`\gamma \ge 0`. An array that broadcasts against ``w`` runs one
+        The learning rate :math:`\eta \ge 0`. An array that broadcasts against ``w`` runs one
         learning rate per row (vectorized experiments); PyTorch's ``lr`` is a float.
     weight_decay : float, default 0
         :math:`\lambda \ge 0`: adds :math:`\lambda\,\theta` to the gradient, which is the gradient of
@@ -160,10 +160,11 @@ def sgd_step(
     check_lr(lr)
     check_weight_decay(weight_decay)
     if state is not None:
-        raise TypeError(f"sgd_step keeps no state: pass None, got {type(state).__name__}")
+        raise TypeError("sgd_step keeps no state: pass None, "
+                        f"got {type(state).__name__}")
     g = dw + weight_decay * w if weight_decay != 0 else dw
     new_w = w - lr * g
-    return new_w.astype(w.dtype, copy=False), None
+    return new_w.astype(w.dtype), None
 
 
 def momentum_step(
@@ -181,22 +182,22 @@ def momentum_step(
     .. math::
 
         \begin{aligned}
-        &\textbf{input: } \gamma \text{ (lr)},\ \mu \text{ (momentum)},\ \theta_{t-1} \text{ (w)},\
+        &\textbf{input: } \eta \text{ (lr)},\ \mu \text{ (momentum)},\ \theta_{t-1} \text{ (w)},\
             \ g_t \text{ (dw)},\ \lambda \text{ (weight\_decay)},\ \textit{nesterov} \\
         &\textbf{if } \lambda \neq 0: \quad g_t \leftarrow g_t + \lambda\, \theta_{t-1} \\
         &\textbf{if } t > 1: \quad b_t \leftarrow \mu\, b_{t-1} + g_t
             \qquad \textbf{else: } \quad b_t \leftarrow g_t \\
         &\textbf{if } \textit{nesterov}: \quad d_t \leftarrow g_t + \mu\, b_t
             \qquad \textbf{else: } \quad d_t \leftarrow b_t \\
-        &\theta_t \leftarrow \theta_{t-1} - \gamma\, d_t \\
+        &\theta_t \leftarrow \theta_{t-1} - \eta\, d_t \\
         &\textbf{return } \theta_t,\ b_t
         \end{aligned}
 
     This is PyTorch's form: the buffer :math:`b` sums gradients and the learning rate multiplies
     it at every step. Sutskever et al. (2013) keep a velocity
-    :math:`v_t = \mu v_{t-1} + \gamma_t g_t` that already contains the learning rate and step by
-    :math:`\theta_t = \theta_{t-1} - v_t`. With a constant :math:`\gamma` the iterates are the same
-    (:math:`v_t = \gamma\, b_t`); when a schedule changes :math:`\gamma`, they differ, because
+    :math:`v_t = \mu v_{t-1} + \eta_t g_t` that already contains the learning rate and step by
+    :math:`\theta_t = \theta_{t-1} - v_t`. With a constant :math:`\eta` the iterates are the same
+    (:math:`v_t = \eta\, b_t`); when a schedule changes :math:`\eta`, they differ, because
     PyTorch rescales the gradients of the past by the new learning rate and Sutskever's form does not.
     With ``nesterov=True`` the iterates are the look-ahead points
     :math:`\theta + \mu v` of Sutskever's Nesterov accelerated gradient (chapter 4 derives it).
@@ -211,7 +212,7 @@ def momentum_step(
         None on the first call (the buffer starts as the first gradient, as in PyTorch, not as 0);
         afterwards the state returned by the previous call. Not modified.
     lr : float or ndarray
-        The learning rate :math:`\gamma \ge 0` (an array broadcasting against ``w``: one per row).
+        The learning rate :math:`\eta \ge 0` (an array broadcasting against ``w``: one per row).
     momentum : float, default 0.9
         :math:`\mu \ge 0`. (PyTorch's ``SGD`` defaults to 0, plain SGD; this function *is* the
         momentum variant, so its default is the common choice 0.9.)
@@ -249,13 +250,14 @@ def momentum_step(
         raise ValueError(f"Invalid momentum value: {momentum}")
     check_weight_decay(weight_decay)
     if nesterov and not momentum > 0:
-        raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        raise ValueError(
+            "Nesterov momentum requires a momentum and zero dampening")
     check_state(state, MomentumState, "momentum_step", w)
     g = dw + weight_decay * w if weight_decay != 0 else dw
     if state is None:
-        buf = np.array(g, dtype=w.dtype, copy=True)
+        buf = g.astype(w.dtype)             # a copy: never an alias of dw
     else:
-        buf = (momentum * state.momentum_buffer + g).astype(w.dtype, copy=False)
+        buf = (momentum * state.momentum_buffer + g).astype(w.dtype)
     d = g + momentum * buf if nesterov else buf
     new_w = w - lr * d
-    return new_w.astype(w.dtype, copy=False), MomentumState(buf)
+    return new_w.astype(w.dtype), MomentumState(buf)
