@@ -66,6 +66,12 @@ VARIANTS: dict[str, list[str]] = {
     "weight": [r"(?i)\bweighting matrix\b"],
     "batch normalization": [r"(?i)\bbatch[- ]norm\b", r"\bbatchnorm\b"],
     "layer normalization": [r"(?i)\blayer[- ]norm\b", r"\blayernorm\b"],
+    "Adagrad": [r"\bAdaGrad\b", r"\bADAGRAD\b"],
+    "adaptive moment estimation": [r"\bADAM\b"],
+    "RMSProp": [r"\bRMSprop\b", r"\bRmsProp\b"],
+    "warm-up": [r"(?i)\bwarmup\b"],
+    "learning-rate schedule": [r"(?i)\blearning rate schedules?\b"],
+    "weight decay": [r"(?i)\bweight-decay\b"],
 }
 
 # Concept names the chapters use; each must be defined in the glossary.
@@ -79,6 +85,8 @@ CONCEPTS = [
     "negative log-likelihood", "neuron", "numerical gradient", "overfitting", "plateau", "saddle point",
     "sigmoid", "softmax", "sparsity", "standardization",
     "training set", "validation set", "vanishing gradient", "weight",
+    "Adagrad", "Adam", "AdamW", "bias correction", "condition number", "exponential moving average",
+    "learning-rate schedule", "Nesterov momentum", "RMSProp", "SGD with momentum", "warm-up", "weight decay",
 ]
 
 
