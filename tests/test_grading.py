@@ -22,7 +22,14 @@ from tests.grading_helpers import ROOT, assignments, points, released_course
 
 
 def with_bugzoo() -> list[str]:
-    return [a for a in assignments() if importlib.util.find_spec(f"tests.bugzoo.{a}") is not None]
+    """Every assignment: one without a bug zoo fails (test_every_assignment_has_a_bug_zoo), never passes silently."""
+    return assignments()
+
+
+@pytest.mark.parametrize("assignment", assignments())
+def test_every_assignment_has_a_bug_zoo(assignment: str) -> None:
+    assert importlib.util.find_spec(f"tests.bugzoo.{assignment}") is not None, (
+        f"{assignment} has no bug zoo: add tests/bugzoo/{assignment}.py (see tests/bugzoo/__init__.py)")
 
 
 def bugs(assignment: str) -> list[Any]:
