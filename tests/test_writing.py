@@ -60,6 +60,10 @@ VARIANTS: dict[str, list[str]] = {
     "Hessian": [r"\bhessians?\b"],
     "Transformer": [r"\btransformers?\b"],
     "weight": [r"(?i)\bweighting matrix\b"],
+    "dropout": [r"(?i)\bdrop-out\b"],
+    "early stopping": [r"(?i)\bearly-stopping\b"],
+    "soft-thresholding": [r"(?i)\bsoft thresholding\b"],
+    "weight decay": [r"(?i)\bweight-decay\b"],
 }
 
 # Concept names the chapters use; each must be defined in the glossary.
@@ -70,6 +74,9 @@ CONCEPTS = [
     "learning rate", "local minimum", "loss", "maxout", "mini-batch", "model parameter", "neuron",
     "numerical gradient", "overfitting", "plateau", "saddle point", "sigmoid", "sparsity", "standardization",
     "training set", "validation set", "vanishing gradient", "weight",
+    "data augmentation", "dropout", "early stopping", "inverted dropout", "L1 regularization",
+    "L2 regularization", "proximal gradient method", "regularization", "soft-thresholding", "subgradient",
+    "weight decay",
 ]
 
 
