@@ -37,7 +37,9 @@ def _check_lam(lam: float) -> None:
         raise ValueError(f"Invalid regularization strength lam: {lam}")
 
 
-def l2_penalty(params: Mapping[str, FloatArray], lam: float) -> tuple[float, dict[str, FloatArray]]:
+def l2_penalty(
+    params: Mapping[str, FloatArray], lam: float
+) -> tuple[float, dict[str, FloatArray]]:
     r"""L2 penalty (squared Euclidean norm of the weights) and its gradient.
 
     .. math::
@@ -92,7 +94,9 @@ def l2_penalty(params: Mapping[str, FloatArray], lam: float) -> tuple[float, dic
     return 0.5 * lam * total, grads
 
 
-def l1_penalty(params: Mapping[str, FloatArray], lam: float) -> tuple[float, dict[str, FloatArray]]:
+def l1_penalty(
+    params: Mapping[str, FloatArray], lam: float
+) -> tuple[float, dict[str, FloatArray]]:
     r"""L1 penalty (sum of absolute values of the weights) and a subgradient.
 
     .. math::
@@ -142,7 +146,8 @@ def l1_penalty(params: Mapping[str, FloatArray], lam: float) -> tuple[float, dic
     total = 0.0
     grads: dict[str, FloatArray] = {}
     for name, w in params.items():
-        total += float(np.sum(np.abs(w.astype(np.float64, copy=False))))
+        w64 = w.astype(np.float64, copy=False)
+        total += float(np.sum(np.abs(w64)))
         grads[name] = (lam * np.sign(w)).astype(w.dtype, copy=False)
     return lam * total, grads
 
@@ -191,7 +196,8 @@ def soft_threshold(x: FloatArray, threshold: float) -> FloatArray:
     if not threshold >= 0.0:
         raise ValueError(f"Invalid threshold: {threshold}")
     t = x.dtype.type(threshold)
-    out = np.where(x > t, x - t, np.where(x < -t, x + t, x.dtype.type(0.0)))
+    zero = x.dtype.type(0.0)
+    out = np.where(x > t, x - t, np.where(x < -t, x + t, zero))
     out = np.where(np.isnan(x), x, out)
     result: FloatArray = out.astype(x.dtype, copy=False)
     return result
@@ -261,14 +267,16 @@ def dropout_forward(
     """
     check_floating(x)
     if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        raise ValueError(
+            f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return x.copy(), DropoutCache(scale=None)
     if p == 1.0:
         scale = np.zeros_like(x)
     else:
         if rng is None:
-            raise ValueError("dropout_forward needs an rng in training mode when 0 < p < 1")
+            raise ValueError("dropout_forward needs an rng in training "
+                             "mode when 0 < p < 1")
         keep = rng.random(x.shape) >= p  # P(keep) = 1 - p
         scale = keep.astype(x.dtype) / x.dtype.type(1.0 - p)
     out: FloatArray = (x * scale).astype(x.dtype, copy=False)
@@ -299,12 +307,15 @@ def dropout_backward(dout: FloatArray, cache: DropoutCache) -> FloatArray:
     if cache.scale is None:
         return dout.copy()
     if cache.scale.shape != dout.shape:
-        raise ValueError(f"dout has shape {dout.shape}, the forward input had {cache.scale.shape}")
+        raise ValueError(f"dout has shape {dout.shape}, the forward input "
+                         f"had {cache.scale.shape}")
     dx: FloatArray = (dout * cache.scale).astype(dout.dtype, copy=False)
     return dx
 
 
-def early_stopping(val_losses: Sequence[float], patience: int, min_delta: float = 0.0) -> bool:
+def early_stopping(
+    val_losses: Sequence[float], patience: int, min_delta: float = 0.0
+) -> bool:
     r"""Whether to stop training now, by PyTorch Lightning's ``EarlyStopping`` rule (``mode="min"``).
 
     Call it after every validation check with all the validation losses so far. The rule, applied
@@ -355,7 +366,8 @@ def early_stopping(val_losses: Sequence[float], patience: int, min_delta: float 
     The comparison is done in float64 on Python floats (Lightning compares tensors, usually float32,
     so losses that differ only beyond float32 precision can be judged differently).
     """
-    if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
+    integer = isinstance(patience, (int, np.integer))
+    if isinstance(patience, bool) or not integer or patience < 0:
         raise ValueError(f"Invalid patience: {patience}")
     if not min_delta >= 0.0:
         raise ValueError(f"Invalid min_delta: {min_delta}")
