@@ -71,6 +71,9 @@ VARIANTS: dict[str, list[str]] = {
     "RMSProp": [r"\bRMSprop\b", r"\bRmsProp\b"],
     "warm-up": [r"(?i)\bwarmup\b"],
     "learning-rate schedule": [r"(?i)\blearning rate schedules?\b"],
+    "dropout": [r"(?i)\bdrop-out\b"],
+    "early stopping": [r"(?i)\bearly-stopping\b"],
+    "soft-thresholding": [r"(?i)\bsoft thresholding\b"],
     "weight decay": [r"(?i)\bweight-decay\b"],
 }
 
@@ -85,8 +88,11 @@ CONCEPTS = [
     "negative log-likelihood", "neuron", "numerical gradient", "overfitting", "plateau", "saddle point",
     "sigmoid", "softmax", "sparsity", "standardization",
     "training set", "validation set", "vanishing gradient", "weight",
-    "Adagrad", "Adam", "AdamW", "bias correction", "condition number", "exponential moving average",
-    "learning-rate schedule", "Nesterov momentum", "RMSProp", "SGD with momentum", "warm-up", "weight decay",
+    "Adagrad", "Adam", "AdamW", "bias correction", "condition number", "data augmentation", "dropout",
+    "early stopping", "exponential moving average", "inverted dropout", "L1 regularization",
+    "L2 regularization", "learning-rate schedule", "Nesterov momentum", "proximal gradient method",
+    "regularization", "RMSProp", "SGD with momentum", "soft-thresholding", "subgradient", "warm-up",
+    "weight decay",
 ]
 
 
