@@ -60,16 +60,19 @@ VARIANTS: dict[str, list[str]] = {
     "Hessian": [r"\bhessians?\b"],
     "Transformer": [r"\btransformers?\b"],
     "weight": [r"(?i)\bweighting matrix\b"],
+    "eigenvalue": [r"(?i)\beigen[- ]values?\b"],
+    "exploding gradient": [r"(?i)\bgradient explosions?\b"],
 }
 
 # Concept names the chapters use; each must be defined in the glossary.
 CONCEPTS = [
     "activation function", "affine layer", "backpropagation", "batch normalization", "batch size", "bias",
-    "buffer", "chain rule", "convex function", "critical point", "data set", "dead neuron", "epoch", "feature",
+    "buffer", "chain rule", "convex function", "critical point", "data set", "dead neuron", "eigenvalue", "epoch",
+    "exploding gradient", "feature",
     "gradient", "gradient descent", "Hessian", "hidden layer", "hyperparameter", "initialization", "layer",
     "learning rate", "local minimum", "loss", "maxout", "mini-batch", "model parameter", "neuron",
     "numerical gradient", "overfitting", "plateau", "saddle point", "sigmoid", "sparsity", "standardization",
-    "training set", "validation set", "vanishing gradient", "weight",
+    "training set", "universal approximation theorem", "validation set", "vanishing gradient", "weight",
 ]
 
 
