@@ -296,3 +296,124 @@ def test_misconceptions_name_real_sections_and_show_no_code(assignment: str) -> 
         assert heading in found, f"{assignment} {h.id}: no heading {heading!r} in {title} (headings: {sorted(found)})"
         assert not re.search(r"np\.|\w\(.*\)|\[\w+\]|==|\+=|\*=", h.text), (
             f"{assignment} {h.id}: a hint names the misconception in words, without code: {h.text!r}")
+
+
+# ------------------------------------------------------------------- a whole classifier (chapter 7's capstone)
+
+from dlbasics.checks import ClassifierDiagnosis, check_accuracy, check_predictions, digits_split, trained  # noqa: E402
+
+CLASSIFIER = ClassifierDiagnosis(contract="contract", modifies="modifies", evaluation="evaluation", labels="labels",
+                                 preprocessing="preprocessing", shuffle="shuffle", converges="converges")
+
+
+def centroid_classifier(x_train: Any, y_train: Any, rng: Any) -> Any:
+    """Nearest class mean of the standardized pixels: fast, order-independent, about 90 % on digits."""
+    mean, std = x_train.mean(axis=0), np.where(x_train.std(axis=0) > 0, x_train.std(axis=0), 1.0)
+    centres = np.stack([((x_train[y_train == k] - mean) / std).mean(axis=0) for k in range(10)])
+
+    def predict(x: Any) -> Any:
+        z = (x - mean) / std
+        return np.argmin(((z[:, None, :] - centres[None]) ** 2).sum(axis=2), axis=1)
+
+    return predict
+
+
+def _failure(fn: Any, check: Any) -> CheckFailed:
+    with pytest.raises(CheckFailed) as err:
+        check(fn)
+    return err.value
+
+
+def test_digits_split_holds_back_images_and_groups_the_training_part_by_class() -> None:
+    a, b = digits_split(3), digits_split(3)
+    assert a.x_train.shape == (1347, 64) and a.x_test.shape == (450, 64) and a.x_train.dtype == np.float64
+    assert np.all(np.diff(a.y_train) >= 0), "the training part is sorted by label"
+    assert np.array_equal(a.x_test, b.x_test) and a.x_train is not b.x_train, "deterministic, and fresh copies"
+    rows = {r.tobytes() for r in a.x_train}
+    assert sum(r.tobytes() in rows for r in a.x_test) < 10, "the held-back images are (up to duplicates) not trained on"
+    assert not np.array_equal(digits_split(4).y_test, a.y_test)
+
+
+def test_a_classifier_is_trained_once_per_function_and_split() -> None:
+    calls = []
+
+    def counting(x: Any, y: Any, rng: Any) -> Any:
+        calls.append(len(y))
+        return centroid_classifier(x, y, rng)
+
+    split = digits_split(0)
+    first = trained(counting, split)
+    assert trained(counting, digits_split(0)) is first and calls == [1347]
+    trained(counting, digits_split(1))
+    assert len(calls) == 2
+
+    def redefined(x: Any, y: Any, rng: Any) -> Any:
+        return counting(x, y, rng)
+
+    trained(redefined, split)
+    assert len(calls) == 3, "another function object is trained again"
+
+
+def test_check_predictions_accepts_a_fixed_function_of_each_image_and_names_each_breach() -> None:
+    run = check_predictions(centroid_classifier, digits_split(0), diagnosis=CLASSIFIER)
+    assert 0.85 < run.accuracy() < 0.95
+
+    def noisy(x: Any, y: Any, rng: Any) -> Any:
+        base = centroid_classifier(x, y, rng)
+        return lambda z: np.where(rng.random(len(z)) < 0.1, rng.integers(0, 10, len(z)), base(z))
+
+    def batch_standardized(x: Any, y: Any, rng: Any) -> Any:
+        base = centroid_classifier(x, y, rng)
+        return lambda z: base(x.mean(axis=0) + (z - z.mean(axis=0)) * x.std(axis=0) / (z.std(axis=0) + 1e-12))
+
+    def in_place(x: Any, y: Any, rng: Any) -> Any:
+        x -= x.mean(axis=0)
+        return centroid_classifier(x, y, rng)
+
+    def floats(x: Any, y: Any, rng: Any) -> Any:
+        base = centroid_classifier(x, y, rng)
+        return lambda z: base(z).astype(np.float64)
+
+    def broken(x: Any, y: Any, rng: Any) -> Any:
+        raise ValueError("shapes do not fit")
+
+    for fn, expected in ((noisy, "evaluation"), (batch_standardized, "evaluation"), (in_place, "modifies"),
+                         (floats, "contract"), (broken, "contract")):
+        err = _failure(fn, lambda f: check_predictions(f, digits_split(0), diagnosis=CLASSIFIER))
+        assert f"Hint: {expected}" in str(err), f"{fn.__name__}: expected the {expected} hint, got {err}"
+
+    def unwritten(x: Any, y: Any, rng: Any) -> Any:
+        raise NotImplementedError()
+
+    with pytest.raises(NotImplementedError):
+        check_predictions(unwritten, digits_split(0), diagnosis=CLASSIFIER)
+
+
+def test_check_accuracy_diagnoses_a_low_accuracy_by_what_would_repair_it() -> None:
+    splits = [digits_split(0), digits_split(1)]
+    assert check_accuracy(centroid_classifier, splits, at_least=0.85, diagnosis=CLASSIFIER) >= 0.85
+
+    def shifted(x: Any, y: Any, rng: Any) -> Any:
+        base = centroid_classifier(x, y, rng)
+        return lambda z: (base(z) + 1) % 10
+
+    def raw_in_predict(x: Any, y: Any, rng: Any) -> Any:
+        # least squares on random tanh features of the standardized pixels (about 97 %), asked raw ones
+        mean, std = x.mean(axis=0), np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
+        r, b = rng.standard_normal((64, 300)) / 8, rng.standard_normal(300)
+
+        def design(z: Any) -> Any:
+            return np.hstack([np.tanh(z @ r + b), np.ones((len(z), 1))])
+
+        w = np.linalg.lstsq(design((x - mean) / std), np.eye(10)[y], rcond=None)[0]
+        return lambda z: np.argmax(design(z) @ w, axis=1)
+
+    def last_examples_only(x: Any, y: Any, rng: Any) -> Any:  # "remembers" only what came last
+        return centroid_classifier(x[-700:], y[-700:], rng) if len(set(y[-700:])) == 10 else (
+            lambda z: np.full(len(z), int(y[-1])))
+
+    for fn, expected in ((shifted, "labels"), (raw_in_predict, "preprocessing"), (last_examples_only, "shuffle")):
+        err = _failure(fn, lambda f: check_accuracy(f, splits, at_least=0.85, diagnosis=CLASSIFIER))
+        assert f"Hint: {expected}" in str(err), f"{fn.__name__}: expected the {expected} hint, got {err}"
+    err = _failure(centroid_classifier, lambda f: check_accuracy(f, splits, at_least=0.99, diagnosis=CLASSIFIER))
+    assert "Hint: converges" in str(err) and "below 0.99" in str(err)

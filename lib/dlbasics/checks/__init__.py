@@ -8,7 +8,9 @@
 * :mod:`~dlbasics.checks.cases`: hidden tests as tables of seeded cases run through shared checks
   (``cases``, ``table``, ``check_forward``, ``check_backward``, ``check_pass`` with a ``Diagnosis``,
   ``reference_pass``, ``check_unchanged``, ``check_dtypes``);
-* :mod:`~dlbasics.checks.references`: PyTorch's answers computed once per grading process.
+* :mod:`~dlbasics.checks.references`: PyTorch's answers computed once per grading process;
+* :mod:`~dlbasics.checks.classifier`: a whole classifier trained by the student's code, once per split
+  (``digits_split``, ``trained``, ``check_predictions``, ``check_accuracy`` with a ``ClassifierDiagnosis``).
 
 In a student's own Jupyter these run in the student's kernel; when a notebook is graded the test
 cells run in the grader's process, where the student's functions are proxies that call into the
@@ -53,6 +55,15 @@ from dlbasics.checks.cases import (
     table,
     tolerance,
 )
+from dlbasics.checks.classifier import (
+    ClassifierDiagnosis,
+    Split,
+    Trained,
+    check_accuracy,
+    check_predictions,
+    digits_split,
+    trained,
+)
 from dlbasics.checks.hints import USES_REFERENCE, Hint, Hints, hints
 from dlbasics.checks.references import torch_reference
 
@@ -62,4 +73,5 @@ __all__ = [
     "assert_shape", "assert_unchanged", "away_from_zero", "call_student", "cases", "check_backward", "check_dtypes",
     "check_forward", "check_gradient", "check_pass", "check_unchanged", "diagnose", "extremes", "fail", "hints", "no_warnings",
     "random_shape", "reference_pass", "rel_error", "table", "tolerance", "torch_reference",
+    "ClassifierDiagnosis", "Split", "Trained", "check_accuracy", "check_predictions", "digits_split", "trained",
 ]
