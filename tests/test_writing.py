@@ -94,6 +94,7 @@ CONCEPTS = [
     "RMSProp", "saddle point", "SGD with momentum", "sigmoid", "soft-thresholding", "softmax", "sparsity",
     "standardization", "subgradient", "training set", "universal approximation theorem", "validation set",
     "vanishing gradient", "warm-up", "weight", "weight decay",
+    "ablation", "confusion matrix", "convolutional layer", "residual connection", "test set",
 ]
 
 
