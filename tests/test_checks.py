@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import dlbasics.activations as ref
+import dlbasics.losses as losses
 from dlbasics.activations import relu_backward, relu_forward
 from dlbasics.checks import (
     USES_REFERENCE,
@@ -27,6 +28,7 @@ from dlbasics.checks import (
     call_student,
     cases,
     check_backward,
+    check_call,
     check_forward,
     check_gradient,
     check_pass,
@@ -36,7 +38,9 @@ from dlbasics.checks import (
     hints,
     no_warnings,
     random_shape,
+    reference_call,
     reference_pass,
+    rounding,
 )
 from tests.chapters import ROOT, chapters
 
@@ -349,3 +353,124 @@ def test_check_pass_and_check_backward_take_forward_passes_with_extra_results() 
         check_backward(norm.batchnorm_forward, norm.batchnorm_backward, list(args.values()), dout, wrt=[0],
                        names=["dx"], kwargs=kwargs, name="batch norm without extra", hint=h["dx"])
     assert err.value.misconception == "dx"
+# ------------------------------------------------------------------ check_call: functions without a cache
+def _ce_sum(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
+    loss, dlogits = losses.cross_entropy_loss(logits, targets)
+    return loss * len(targets), dlogits  # the sum over the examples instead of the mean
+
+
+def _ce_not_divided(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
+    loss, dlogits = losses.cross_entropy_loss(logits, targets)
+    return loss, dlogits * len(targets)
+
+
+def _ce_upcast(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
+    loss, dlogits = losses.cross_entropy_loss(logits, targets)
+    return loss, dlogits.astype(np.float64)
+
+
+def _ce_in_place(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
+    result = losses.cross_entropy_loss(logits, targets)
+    logits -= logits.max(axis=1, keepdims=True)
+    return result
+
+
+def _ce_naive(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
+    p = np.exp(logits) / np.sum(np.exp(logits), axis=1, keepdims=True)
+    rows = np.arange(len(targets))
+    return float(-np.mean(np.log(p[rows, targets]))), (p - np.eye(logits.shape[1])[targets]) / len(targets)
+
+
+def _ce_nan_gradient(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
+    loss, dlogits = losses.cross_entropy_loss(logits, targets)
+    return loss, dlogits * np.nan
+
+
+def _ce_loss_array(logits: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    loss, dlogits = losses.cross_entropy_loss(logits, targets)
+    return np.array([loss]), dlogits
+
+
+def _ce_one_hot_targets(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
+    p = losses.softmax(logits)
+    return 0.0, (p - targets) / len(targets)  # broadcasting fails: targets taken as one-hot rows
+
+
+@pytest.mark.parametrize(("fn", "dtype", "misconception"), [
+    (losses.cross_entropy_loss, np.float64, None),
+    (losses.cross_entropy_loss, np.float32, None),
+    (_ce_naive, np.float64, "warns"),
+    (_ce_in_place, np.float64, "modifies"),
+    (_ce_upcast, np.float32, "dtype"),
+    (_ce_nan_gradient, np.float64, "finite"),
+    (_ce_sum, np.float64, "values"),
+    (_ce_loss_array, np.float64, "values"),
+    (_ce_not_divided, np.float64, "gradients"),
+    (_ce_one_hot_targets, np.float64, "raises"),
+])
+def test_check_call_names_the_most_specific_misconception_first(fn: Any, dtype: Any, misconception: str | None) -> None:
+    diagnosis = Diagnosis(**{k: Hint(k, k, "s") for k in ("warns", "modifies", "dtype", "finite", "values", "gradients")})
+    logits = np.array([[1000.0, 999.0, 998.0], [0.5, -1.0, 2.0]], dtype=dtype)
+    targets = np.array([2, 0])
+    expected = reference_call(losses.cross_entropy_loss, (logits, targets))
+    assert np.ndim(expected[0]) == 0 and expected[1][0].dtype == np.float64
+
+    def run() -> None:
+        check_call(fn, {"logits": logits.copy(), "targets": targets.copy()}, expected, returns=["loss", "dlogits"],
+                   name="two examples", diagnosis=diagnosis, raises=Hint("raises", "r", "s"),
+                   atol=rounding(logits))
+
+    if misconception is None:
+        run()
+        return
+    with pytest.raises(CheckFailed) as err:
+        run()
+    assert err.value.misconception == misconception, str(err.value)
+
+
+def test_check_call_checks_a_single_value_and_a_scalar_relative_to_its_own_size() -> None:
+    logits = np.array([[1e4, -1e4, 0.0], [0.0, 1.0, 2.0]])
+    expected = reference_call(losses.log_softmax, (logits,))
+    assert expected[1] == ()
+    exact = Diagnosis(values=Hint("values", "v", "s"), finite=Hint("finite", "f", "s"), entrywise=True)
+    check_call(losses.log_softmax, {"logits": logits}, expected, returns=["log_probs"], name="exact", diagnosis=exact)
+
+    def log_of_softmax(z: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            return np.log(losses.softmax(z))
+
+    with pytest.raises(CheckFailed, match=r"log_probs \(inf\): entry \(0, 1\) is -inf") as err:
+        check_call(log_of_softmax, {"logits": logits}, expected, returns=["log_probs"], name="inf", diagnosis=exact)
+    assert err.value.misconception == "finite"
+    loss = Diagnosis(values=Hint("values", "v", "s"))
+    small = np.array([[6.0, 0.0]])
+    check_call(losses.cross_entropy_loss, {"logits": small, "targets": np.array([0])},
+               reference_call(losses.cross_entropy_loss, (small, np.array([0]))), returns=["loss", "dlogits"],
+               name="small loss", diagnosis=loss)
+    with pytest.raises(CheckFailed, match=r"got 0.002478\d*, expected 0.002475\d* \(relative error"):
+        check_call(lambda z, t: (0.0024787, None), {"logits": small, "targets": np.array([0])},
+                   (0.0024752851, [None]), returns=["loss", "dlogits"], name="small loss", diagnosis=loss)
+
+
+def test_rounding_lets_an_honest_float32_formula_through_and_nothing_else() -> None:
+    def log_softmax_via_lse(z: np.ndarray) -> np.ndarray:  # z - LSE(z): the chapter's formula, in float32
+        return z - losses.logsumexp(z)[..., None]
+
+    logits = np.array([[1000.0, 999.0, 998.0]], dtype=np.float32)
+    expected = reference_call(losses.log_softmax, (logits,))
+    exact = Diagnosis(values=Hint("values", "v", "s"), entrywise=True)
+    with pytest.raises(CheckFailed):
+        check_call(log_softmax_via_lse, {"logits": logits}, expected, returns=["log_probs"], name="f32",
+                   diagnosis=exact)
+    check_call(log_softmax_via_lse, {"logits": logits}, expected, returns=["log_probs"], name="f32", diagnosis=exact,
+               atol=rounding(logits))
+    assert rounding(logits) == pytest.approx(8 * np.finfo(np.float32).eps * 1000)
+    assert rounding(np.array([0.5, -np.inf])) == 8 * np.finfo(np.float64).eps  # at least 1, infinities ignored
+    big = np.array([[1e4, -1e4]], dtype=np.float32)
+
+    def log_of_clipped_softmax(z: np.ndarray) -> np.ndarray:  # log(max(p, 1e-30)): -69 where -2e4 is right
+        return np.log(np.maximum(losses.softmax(z), np.float32(1e-30)))
+
+    with pytest.raises(CheckFailed, match=r"entry \(0, 1\) is -69.07"):
+        check_call(log_of_clipped_softmax, {"logits": big}, reference_call(losses.log_softmax, (big,)),
+                   returns=["log_probs"], name="clipped", diagnosis=exact, atol=rounding(big))

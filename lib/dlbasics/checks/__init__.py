@@ -8,6 +8,8 @@
 * :mod:`~dlbasics.checks.cases`: hidden tests as tables of seeded cases run through shared checks
   (``cases``, ``table``, ``check_forward``, ``check_backward``, ``check_pass`` with a ``Diagnosis``,
   ``reference_pass``, ``check_unchanged``, ``check_dtypes``);
+* :mod:`~dlbasics.checks.calls`: the same for functions that return their results directly, without a cache
+  (a loss with its gradient, a softmax): ``check_call``, ``reference_call``, ``rounding``;
 * :mod:`~dlbasics.checks.references`: PyTorch's answers computed once per grading process.
 
 In a student's own Jupyter these run in the student's kernel; when a notebook is graded the test
@@ -33,6 +35,7 @@ from dlbasics.checks.asserts import (
     no_warnings,
     rel_error,
 )
+from dlbasics.checks.calls import check_call, reference_call, rounding
 from dlbasics.checks.cases import (
     FLOATS,
     GRADIENT_TOLERANCE,
@@ -59,7 +62,7 @@ from dlbasics.checks.references import torch_reference
 __all__ = [
     "EXTREME_VALUES", "FLOATS", "GRADIENT_TOLERANCE", "TOLERANCE", "USES_REFERENCE", "Case", "CheckFailed", "Diagnosis", "Hint",
     "HintLike", "Hints", "ReferenceUsed", "assert_close", "assert_dtype", "assert_entrywise_close", "assert_finite",
-    "assert_shape", "assert_unchanged", "away_from_zero", "call_student", "cases", "check_backward", "check_dtypes",
+    "assert_shape", "assert_unchanged", "away_from_zero", "call_student", "cases", "check_backward", "check_call", "check_dtypes",
     "check_forward", "check_gradient", "check_pass", "check_unchanged", "diagnose", "extremes", "fail", "hints", "no_warnings",
-    "random_shape", "reference_pass", "rel_error", "table", "tolerance", "torch_reference",
+    "random_shape", "reference_call", "reference_pass", "rel_error", "rounding", "table", "tolerance", "torch_reference",
 ]
