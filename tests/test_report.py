@@ -18,6 +18,7 @@ import html
 import http.server
 import importlib
 import itertools
+import os
 import random
 import re
 import subprocess
@@ -210,6 +211,9 @@ def fake_source() -> Any:
         "test_halve_forward": (1, ("import numpy as np\nx = np.arange(4.0)\nassert np.allclose(halve(x), x / 2), "
                                 "'halve(x): wrong values'\n")),
     }
+    for fn, what in itertools.product(("double", "halve"), ("backward", "edge", "parity")):  # a wider matrix
+        if f"test_{fn}_{what}" not in tests:
+            tests[f"test_{fn}_{what}"] = (1, f"import numpy as np\nassert {fn}(np.zeros(3)).shape == (3,), 'shape'\n")
     cells = [new_code_cell("import numpy as np", metadata=_meta("setup")),
              new_code_cell(SOLUTION, metadata=_meta("double", solution=True))]
     cells += [new_code_cell(src, metadata=_meta(gid, points=p)) for gid, (p, src) in tests.items()]
@@ -390,7 +394,7 @@ def test_dlb_grade_writes_the_report_equal_to_grades_csv(fake_graded: Graded) ->
     assert_safe(text)
     assert_page_equals_csv(text, fake_graded.out / "grades.csv")
     by = {r.student: r for r in fake_graded.run}
-    assert by["ada"].score == 4 and by["bo"].score == 2 and by["cy"].score == 3, {s: r.score for s, r in by.items()}
+    assert by["ada"].score == 9 and by["bo"].score == 7 and by["cy"].score == 8, {s: r.score for s, r in by.items()}
     assert by["broken"].status == "failed"
     assert 'id="failed"' in text and "broken" in text
     assert 'href="feedback/ada.html"' in text, "a student's row links to their feedback"
@@ -421,10 +425,11 @@ def test_feedback_names_the_likely_misconception(fake_graded: Graded) -> None:
 
 @pytest.mark.slow
 def test_dlb_report_rebuilds_the_same_page_from_the_gradebook(fake_graded: Graded, tmp_path: Path) -> None:
-    dlb = Path(sys.executable).parent / "dlb"
-    proc = subprocess.run([str(dlb), "report", FAKE, "--out", str(tmp_path / "again")], cwd=fake_graded.course.root,
-                          capture_output=True, text=True, check=False)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "lib"), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, "-m", "dlbgrader.cli", "report", FAKE, "--out", str(tmp_path / "again")],
+                          cwd=fake_graded.course.root, capture_output=True, text=True, check=False, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "class report:" in proc.stdout
     assert_page_equals_csv((tmp_path / "again" / "report.html").read_text(encoding="utf-8"),
                            fake_graded.out / "grades.csv")
 
@@ -507,7 +512,7 @@ def test_report_in_a_browser(served: str) -> None:
             desk.page.click("button[data-sort=student]")
             assert desk.column("student") == sorted(desk.column("student")), "student: alphabetical"
             desk.page.select_option("#sort-test", label="test_double_forward")
-            forward = [float(v) for v in desk.column("t0")]
+            forward = [float(v) for v in desk.column(desk.page.eval_on_selector("#sort-test", "s => s.value"))]
             assert forward == sorted(forward), f"by a test: lowest first (who failed it on top), got {forward}"
             assert "sorted by test_double_forward" in desk.page.inner_text("#sort-state")
             assert not desk.errors, desk.errors

@@ -59,6 +59,7 @@ h1 { font-size: 1.5rem; margin: .4em 0 .2em; } h2 { font-size: 1.2rem; margin: 1
   border-bottom: 1px solid var(--line); padding-bottom: .2em; }
 .muted { color: var(--muted); } .small { font-size: .88rem; }
 .chart { width: 100%; max-width: 760px; height: auto; display: block; }
+.chart-box { overflow-x: auto; max-width: 100%; } .chart-box .chart { min-width: 540px; }
 .scroll { overflow-x: auto; max-width: 100%; border: 1px solid var(--line); border-radius: 6px; }
 table { border-collapse: collapse; font-size: .9rem; }
 th, td { padding: 3px 7px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
@@ -110,6 +111,11 @@ def _student(rep: ClassReport, student: str) -> str:
     return e(student)
 
 
+def _chart(svg: str) -> str:
+    """A chart in a box of its own: on a phone it keeps a legible size and scrolls sideways inside the box."""
+    return f'<div class="chart-box">{svg}</div>'
+
+
 def _scores(rep: ClassReport) -> str:
     st = rep.stats()
     graded, failed = rep.graded, rep.failed
@@ -121,7 +127,7 @@ def _scores(rep: ClassReport) -> str:
             for k, label in (("mean", "mean"), ("median", "median"), ("stdev", "standard deviation"),
                              ("min", "min"), ("max", "max"), ("mean_all", "mean, could-not-grade as 0")))
                    + "</div>")
-        out.append(charts.histogram([r.score for r in graded], rep.max_score, failed=len(failed)))
+        out.append(_chart(charts.histogram([r.score for r in graded], rep.max_score, failed=len(failed))))
     if failed:
         rows = "".join(f"<tr><td>{e(r.student)}</td><td>{e(r.reason)}</td></tr>" for r in failed)
         out.append(f'<h3>Could not be graded ({len(failed)})</h3><div class="scroll"><table class="wrap" '
@@ -139,7 +145,7 @@ def _tests(rep: ClassReport) -> str:
                    f'<td class="num">{_num(t.points)}</td><td class="num">{t.passed}/{t.graded}</td></tr>'
                    for t in tests)
     return (f'<h2 id="tests">Tests</h2><p class="muted small">Share of the graded students with full points on '
-            f"each test, grouped by the function it tests.</p>{svg}<details><summary>as a table</summary>"
+            f"each test, grouped by the function it tests.</p>{_chart(svg)}<details><summary>as a table</summary>"
             f'<div class="scroll"><table id="passrates"><tr><th>function</th><th>component</th><th>test</th>'
             f'<th class="num">points</th><th class="num">passed</th></tr>{rows}</table></div></details>')
 
@@ -193,7 +199,7 @@ def _misconceptions(rep: ClassReport) -> str:
     else:
         out.append('<p class="muted small">From the failed checks of the autograded notebooks: each names the '
                    "likely misconception behind it. Counted once per student.</p>"
-                   + charts.misconception_bars([m.id for m in ms], [len(m.students) for m in ms], graded))
+                   + _chart(charts.misconception_bars([m.id for m in ms], [len(m.students) for m in ms], graded)))
         rows = []
         for m in ms:
             who = ", ".join(e(s) for s in m.students)
