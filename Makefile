@@ -43,8 +43,12 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going \
 	  && mkdir -p _build && echo "$$hash" > $(BOOK_DEPS_STAMP)
 
+# Two pytest workers: the book build, the browser tests and the grading round trips overlap (tests that
+# share a fixture stay together: tests/conftest.py). PYTEST_WORKERS=0 runs everything in one process.
+PYTEST_WORKERS ?= 2
+
 test: $(STAMP) sysdeps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 # Debian packages the tests use: Chromium (browser test of the site) and a Korean font for the
 # glossary (fonts-nanum), bubblewrap (the grading
@@ -66,7 +70,7 @@ sysdeps:
 	fi
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not slow"
 
 # Regenerate the student versions in exercises/ from solutions/ (commit the result).
 exercises: $(STAMP)

@@ -23,34 +23,45 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_here, "grading", "gradeb
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# A cell that runs longer than this is interrupted; the rest of the notebook still runs.
+# Grading settings. `dlb grade` uses this file as written; every value is checked (a bad one is an error
+# that says what is allowed), and `dlb grade --timeout/--sandbox` override the two named. The list, with
+# defaults, is in dlbgrader/settings.py (and the README).
+#
+# Time: a cell may run this long (a test cell: its calls may keep the student's kernel busy this long)
+# before it is interrupted; the rest of the notebook still runs. A whole notebook gets notebook_timeout.
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
-# Output kept per cell (nbgrader's LimitOutput counts lines; dlbasics.course's hardened Execute, used by
-# `dlb grade`, also caps characters per cell and restores a clean kernel state before each test cell).
-# Tests and `grade_class(..., timeout=...)` may shorten the time limit; through dlbasics.course.Course a
-# value here outside 1..600 s falls back to 60 s, and interrupt_on_timeout is always on.
+c.DrivenExecute.notebook_timeout = 600
+# Kernel restarts per notebook (after a crash or a hang, each costs the test that was running) before the
+# rest of the notebook is given up.
+c.DrivenExecute.max_restarts = 5
+# Output kept, whatever its type (text, images, HTML, errors): per cell, and per notebook.
+c.DrivenExecute.output_chars = 100_000
+c.DrivenExecute.notebook_output_chars = 1_000_000
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
+# Submissions: a notebook file larger than this (MiB), or with more cells, is not graded (its row says why).
+c.Grading.max_notebook_mb = 20
+c.Grading.max_cells = 2000
 
-# Sandbox for student code while grading (`dlb grade`; dlbasics.course.sandbox). Each notebook runs in a
-# kernel started under bubblewrap: the course root (solutions/, hidden tests, grading/ with the gradebook and
-# every other submission), the repository and the grader's home are hidden; the rest of the filesystem is
-# read-only; the kernel writes only to its own scratch directory; no network; limits below. When grading as
-# root the kernel also runs under its own unprivileged uid (so max_processes applies).
+# The Python that runs students' notebooks: '' is the kernel environment `dlb kernel-env` makes (NumPy,
+# matplotlib, ipykernel; no PyTorch, no course package). A path here uses another.
+c.GradingKernelManager.python = ""
+
+# Sandbox for student code while grading (`dlb grade`; dlbgrader/sandbox.py). Each notebook's kernel runs
+# under bubblewrap with an allow-list file system: only /usr, the loader's files and the kernel's Python are
+# visible (read-only); it writes only to in-memory folders of bounded size; no network; limits below. When
+# grading as root the kernel also runs under its own unprivileged uid (so max_processes applies).
 #   "auto": use bubblewrap if it works here, else grade unsandboxed and say so (a warning, and the summary);
 #   "on":   require it (grading stops with an error if bubblewrap is missing or unusable); "off": never.
 # `dlb check` (a student checking their own notebook) is never sandboxed.
 c.SandboxedKernelManager.mode = "auto"
 c.SandboxedKernelManager.bwrap = "bwrap"  # Debian/Ubuntu package `bubblewrap`; a name on PATH or a path
-# Address space of the kernel in MiB (RLIMIT_AS; more than resident memory: the reference solutions with
-# their PyTorch parity tests need about 1.3 GiB of address space, so 4 GiB leaves a wide margin).
-c.SandboxedKernelManager.memory_mb = 4096
-# CPU seconds for the whole notebook (RLIMIT_CPU; the kernel is killed beyond it and the notebook re-graded
-# without the cell that was running). 0 means 10 x Execute.timeout.
+# Address space of a kernel in MiB (RLIMIT_AS; the kernel environment's reference answers need ~0.5 GiB).
+c.SandboxedKernelManager.memory_mb = 2048
+# CPU seconds of one kernel (RLIMIT_CPU; a kernel killed by it is restarted, and the test that was running
+# fails). 0 means 10 x Execute.timeout.
 c.SandboxedKernelManager.cpu_seconds = 0
-c.SandboxedKernelManager.file_mb = 512  # largest file the kernel may write (RLIMIT_FSIZE)
-c.SandboxedKernelManager.tmp_mb = 256  # size of the kernel's private in-memory /tmp and /dev/shm, each
+c.SandboxedKernelManager.file_mb = 256  # largest file the kernel may write (RLIMIT_FSIZE)
+c.SandboxedKernelManager.tmp_mb = 256  # size of each in-memory /tmp, /dev/shm, working folder and home
 c.SandboxedKernelManager.max_processes = 256  # processes + threads of the kernel's uid (root graders only)
-# More directories to hide from student code (the course root, this repository, $HOME and /root always are).
-c.SandboxedKernelManager.hidden = []

@@ -76,3 +76,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 marks.add(by_assignment[value].marker)
         for m in sorted(marks):
             item.add_marker(getattr(pytest.mark, m))
+        # Under pytest-xdist (`make test` runs two workers, --dist loadgroup), tests that share an
+        # expensive fixture stay on one worker, so it is built once: every test of the built site
+        # (one book build), and the tests of one grading class (a module fixture, per assignment).
+        group = _xdist_group(item, rel)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+_BOOK_MODULES = {"tests/test_book.py", "tests/test_site_content.py", "tests/test_browser.py"}
+
+
+def _xdist_group(item: pytest.Item, rel: str) -> str:
+    if rel in _BOOK_MODULES:
+        return "book"
+    if item.get_closest_marker("slow") is None:
+        return ""
+    callspec = getattr(item, "callspec", None)
+    param = next((v for v in (callspec.params.values() if callspec else ()) if isinstance(v, str)
+                  and v.startswith("ps")), "")
+    return f"{rel}[{param}]" if param else rel

@@ -19,3 +19,12 @@ def float_arrays(draw: st.DrawFn, *, min_dims: int = 1, max_dims: int = 3, bound
         st.floats(-bound, bound, allow_nan=False, allow_infinity=False, width=32),
     )
     return draw(hnp.arrays(dtype, shape, elements=elements))
+
+
+@st.composite
+def logits_and_targets(draw: st.DrawFn, *, bound: float = 1e3) -> tuple[np.ndarray, np.ndarray]:
+    """Logits of shape (N, C), float32 or float64, entries in [-bound, bound], and int64 class indices (N,)."""
+    logits = draw(float_arrays(min_dims=2, max_dims=2, bound=bound))
+    n, c = logits.shape
+    targets = draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, c - 1)))
+    return logits, targets

@@ -123,12 +123,13 @@ relu_forward.__code__ = (lambda x: (np.abs(x), x)).__code__
 import gc, sys
 import numpy as np
 def relu_forward(x):
-    leaks = [o[:120] for o in gc.get_objects() if isinstance(o, str) and ("HIDDEN" in o or "assert_close" in o)]
+    marks = ("### BEGIN " + "HIDDEN", "call_" + "student(", "assert_" + "close(")
+    leaks = [o[:120] for o in gc.get_objects() if isinstance(o, str) and any(m in o for m in marks)]
     f = sys._getframe()
     while f is not None:
         leaks += [k for k in f.f_locals if k in ("expected", "reference", "out_t")]
         f = f.f_back
-    leaks += [str(v)[:120] for v in get_ipython().user_ns.get("In", []) if "assert" in str(v)]
+    leaks += [str(v)[:120] for v in get_ipython().user_ns.get("In", []) if any(m in str(v) for m in marks)]
     print("LEAKED", leaks)
     same = [o for o in gc.get_objects() if isinstance(o, np.ndarray) and o.shape == x.shape and o is not x
             and not np.array_equal(o, x)]
@@ -259,9 +260,12 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
                                          "    while True:\n        pass"))
     # 3. a cell that kills the kernel
     save("kills_kernel", append_to(make("kills_kernel"), "elu", "import os\nos._exit(1)"))
-    # 4. an output flood: 50 MB in 500 000 lines, then 50 MB in one line
+    # 4. an output flood: 5 MB in 50 000 lines, then 5 MB in one line (50 times the cap per cell), and
+    # big rich outputs (HTML and an image) that must be capped too
     save("output_flood", append_to(make("output_flood"), "sigmoid",
-                                   "print(('x' * 99 + '\\n') * 500_000)\nprint('y' * 50_000_000)"))
+                                   "print(('x' * 99 + '\\n') * 50_000)\nprint('y' * 5_000_000)\n"
+                                   "from IPython.display import HTML, display\n"
+                                   "display(HTML('<b>' + 'z' * 3_000_000 + '</b>'))"))
     # 5. attacks on the grader, next to a wrong answer
     for name, (after, attack) in ATTACKS.items():
         save(name, insert_after(make(name, WRONG_RELU), after, attack))
@@ -272,6 +276,15 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
         assert CRASH_AT in cell.source
         cell.source = cell.source.replace(CRASH_AT, CRASH_AT + "    " + body + "\n", 1)
         save(name, nb)
+    # 10. per-student problems that are rows: two files with the same id, a notebook too large, too many cells
+    save("collide", make("collide"))
+    save("collide!", make("collide_bang"))
+    huge = make("huge")
+    huge.cells[-1].source += "\n" + "x" * (21 * 2**20)
+    save("huge", huge)
+    many = make("many_cells")
+    many.cells += [code_cell("pass") for _ in range(2100)]
+    save("many_cells", many)
     # 9. an honest answer that writes to stderr and warns: stderr is not failure
     save("honest_stderr", append_to(make("honest_stderr"), "relu", """
 import sys, warnings
@@ -427,7 +440,7 @@ def test_calling_the_reference_earns_nothing_and_feedback_says_why(graded: Grade
 
 @pytest.mark.slow
 def test_every_submission_is_a_row_with_a_reason_for_non_answer_zeros(graded: Graded) -> None:
-    names = {p.stem for p in (graded.root.parent / "submissions").glob("*.ipynb")}
+    names = {p.stem for p in (graded.root.parent / "submissions").glob("*.ipynb")} - {"collide!"} | {"collide~2"}
     with open(graded.out / "grades.csv", newline="", encoding="utf-8") as f:
         rows = {row["student"]: row for row in csv.DictReader(f)}
     assert set(rows) == names
@@ -435,7 +448,8 @@ def test_every_submission_is_a_row_with_a_reason_for_non_answer_zeros(graded: Gr
         if row["status"] != "graded" or float(row["score"]) == 0:
             assert row["reason"], f"{name} scored 0 without a reason"
     assert rows["broken_json"]["status"] == "failed" and "invalid notebook" in rows["broken_json"]["reason"]
-    assert all(rows[n]["status"] == "graded" for n in names - {"broken_json"}), {
+    not_graded = {"broken_json", "collide", "collide~2", "huge", "many_cells"}
+    assert all(rows[n]["status"] == "graded" for n in names - not_graded), {
         n: rows[n]["reason"] for n in names if rows[n]["status"] != "graded"}
     print(f"graded {len(rows)} submissions in {graded.seconds:.1f} s")
 
@@ -476,3 +490,15 @@ def test_feedback_with_script_payloads_is_inert_in_a_browser(graded: Graded) -> 
 def test_stderr_and_warnings_are_not_failure(graded: Graded) -> None:
     assert graded.lost("honest_stderr") == set(), graded.text("honest_stderr")[:2000]
     assert "debugging relu" in graded.text("honest_stderr"), "the student's own output is kept for them"
+
+
+@pytest.mark.slow
+def test_per_student_problems_are_rows_and_the_rest_is_graded(graded: Graded) -> None:
+    with open(graded.out / "grades.csv", newline="", encoding="utf-8") as f:
+        rows = {row["student"]: row for row in csv.DictReader(f)}
+    assert {"collide", "collide~2"} <= set(rows), sorted(rows)
+    for sid in ("collide", "collide~2"):
+        assert rows[sid]["status"] == "failed" and "map to the student id 'collide'" in rows[sid]["reason"]
+    assert rows["huge"]["status"] == "failed" and "larger than the limit" in rows["huge"]["reason"]
+    assert rows["many_cells"]["status"] == "failed" and "cells, more than the limit" in rows["many_cells"]["reason"]
+    assert rows["reference"]["status"] == "graded"

@@ -45,6 +45,10 @@ MASK = "\u00a7"  # stands in for masked characters; neither a word character nor
 # Other spellings of glossary terms that must not appear (regular expressions; (?i) where case does not matter).
 VARIANTS: dict[str, list[str]] = {
     "mini-batch": [r"(?i)\bminibatch(es)?\b", r"(?i)\bmini batch(es)?\b"],
+    "cross-entropy": [r"(?i)\bcross entropy\b", r"(?i)\bcrossentropy\b"],
+    "log-softmax": [r"(?i)\blog softmax\b", r"(?i)\blogsoftmax\b"],
+    "negative log-likelihood": [r"(?i)\bnegative log likelihood\b"],
+    "multi-label classification": [r"(?i)\bmultilabel\b", r"(?i)\bmulti label\b"],
     "backpropagation": [r"(?i)\bback[- ]propagat\w*", r"(?i)\bbackprop\b"],
     "data set": [r"(?i)\bdatasets?\b"],
     "hyperparameter": [r"(?i)\bhyper[- ]parameters?\b"],
@@ -65,10 +69,12 @@ VARIANTS: dict[str, list[str]] = {
 # Concept names the chapters use; each must be defined in the glossary.
 CONCEPTS = [
     "activation function", "affine layer", "backpropagation", "batch normalization", "batch size", "bias",
-    "buffer", "chain rule", "convex function", "critical point", "data set", "dead neuron", "epoch", "feature",
+    "binary cross-entropy", "buffer", "chain rule", "class weight", "convex function", "critical point",
+    "cross-entropy", "data set", "dead neuron", "epoch", "feature",
     "gradient", "gradient descent", "Hessian", "hidden layer", "hyperparameter", "initialization", "layer",
-    "learning rate", "local minimum", "loss", "maxout", "mini-batch", "model parameter", "neuron",
-    "numerical gradient", "overfitting", "plateau", "saddle point", "sigmoid", "sparsity", "standardization",
+    "label smoothing", "learning rate", "likelihood", "local minimum", "logit", "loss", "maxout", "mini-batch",
+    "model parameter", "negative log-likelihood", "neuron",
+    "numerical gradient", "overfitting", "plateau", "saddle point", "sigmoid", "softmax", "sparsity", "standardization",
     "training set", "validation set", "vanishing gradient", "weight",
 ]
 

@@ -31,6 +31,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import socket
 import tempfile
 import time
@@ -54,6 +55,7 @@ from dlbgrader.proxy import Channel, KernelLost, Proxy
 AGENT_SOURCE = Path(agent.__file__).read_text(encoding="utf-8")
 _SERVE = "__import__('sys').modules['_dlb_agent'].serve()"
 _BUILTIN_NAMES = frozenset(dir(builtins))
+_OWN_TIMEOUT = re.compile(r"\A\s*# dlbgrader: timeout=(\d+)\b")
 
 Problem = Literal["killed", "hung", "timeout", "budget", "gave-up"]
 
@@ -365,7 +367,7 @@ class DrivenExecute(Execute):  # type: ignore[misc]
         serve_id = await ensure_async(self.kc.execute(_SERVE, silent=False, store_history=False, stop_on_error=False))
         printed_by_student = NotebookNode(cell_type="code", source="", metadata={"execution": {}}, outputs=[])
         poll = asyncio.ensure_future(self._async_poll_output_msg(serve_id, printed_by_student, index))
-        channel.begin(max(0.5, min(float(self._cell_timeout), self._deadline - time.monotonic())))
+        channel.begin(max(0.5, min(float(self._cell_limit(cell)), self._deadline - time.monotonic())))
         error, printed = await asyncio.to_thread(self._run_test_source, cell, index)
         if not channel.lost:
             with contextlib.suppress(Exception):
@@ -400,6 +402,14 @@ class DrivenExecute(Execute):  # type: ignore[misc]
                                                  f"rest of the notebook")
         cell.outputs = outputs
         cell["execution_count"] = self._count
+
+    def _cell_limit(self, cell: Any) -> int:
+        """A test cell's time limit: a first line ``# dlbgrader: timeout=SECONDS`` in the test cell (its
+        source comes from the gradebook, never from the submission) sets its own, e.g. for a capstone that
+        trains a network; otherwise the configured cell time limit."""
+        m = _OWN_TIMEOUT.match(str(cell.get("source", "")))
+        own = int(m.group(1)) if m else 0
+        return own if 0 < own <= 3600 else self._cell_timeout
 
     def _run_test_source(self, cell: Any, index: int) -> tuple[tuple[str, str] | None, str]:
         """Run one test cell here (in a worker thread); return (the error's name and message, or None;

@@ -67,9 +67,9 @@ CPU_PER_TIMEOUT = 10
 FIRST_UID = 200_000
 UID_RANGE = 100_000
 
-_ENV_PASSED = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONHASHSEED", "MPLBACKEND",
-               "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE",
-               "OPENBLAS_L2_SIZE")
+_ENV_PASSED = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONHASHSEED", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+#: One BLAS thread per kernel: the workers already use every core, and each thread reserves memory.
+_ONE_THREAD = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 #: Of /etc, what the dynamic loader and fontconfig read (bound when present).
 _ETC = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/fonts", "/etc/localtime",
         "/etc/alternatives")
@@ -171,8 +171,10 @@ def build_command(bwrap: str, scratch: Path, inner: list[str], *, readable: list
             "--setenv", "IPYTHONDIR", str(home / ".ipython"), "--setenv", "MPLCONFIGDIR", str(home / ".matplotlib"),
             "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "MPLBACKEND", "agg"]
     for name in _ENV_PASSED:
-        if name in os.environ and name != "MPLBACKEND":
+        if name in os.environ:
             cmd += ["--setenv", name, os.environ[name]]
+    for name in _ONE_THREAD:
+        cmd += ["--setenv", name, "1"]
     cmd += ["--chdir", str(scratch / "work")]
     if uid is not None:  # grader is root: no capabilities but the two setpriv needs to become `uid`
         cmd += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
