@@ -97,6 +97,7 @@ def misconception_bars(ids: Sequence[str], students: Sequence[int], graded: int)
     y = list(range(len(ids)))[::-1]
     ax.barh(y, list(students), color="#b45309", height=0.7)
     ax.set_yticks(y, list(ids), fontsize=9)
+    ax.set_xlim(0, max(graded, max(students, default=1), 1) * 1.08)
     ax.set_xlabel(f"students (of {graded} graded)", color=INK, fontsize=10)
     ax.xaxis.get_major_locator().set_params(integer=True)
     for yi, n in zip(y, students):

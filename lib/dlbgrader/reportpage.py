@@ -213,7 +213,9 @@ def _misconceptions(rep: ClassReport) -> str:
     if rep.unexplained:
         n = sum(len(v) for v in rep.unexplained.values())
         who = ", ".join(f"{e(s)} ({e(', '.join(c))})" for s, c in rep.unexplained.items())
-        out.append(f"<details><summary>{n} failed tests of {len(rep.unexplained)} students named no misconception "
+        k = len(rep.unexplained)
+        out.append(f"<details><summary>{n} failed test{'s' if n != 1 else ''} of {k} student{'s' if k != 1 else ''} "
+                   f"named no misconception "
                    f"(e.g. an answer not written, a time limit)</summary><p class=\"small\">{who}</p></details>")
     if rep.unread:
         out.append(f'<p class="small muted">No autograded notebook found for: {e(", ".join(rep.unread))}.</p>')
