@@ -31,13 +31,13 @@ from typing import Any
 
 import nbformat
 import pytest
+from nbformat.v4 import new_code_cell, new_notebook, new_output
+
 from dlbgrader import classreport, diagnosis, lms, reportpage, similarity
 from dlbgrader.cells import nbgrader_meta
 from dlbgrader.course import Course
 from dlbgrader.report import GradingRun, Result, write_csv
 from dlbgrader.synthetic import solution_sources
-from nbformat.v4 import new_code_cell, new_notebook, new_output
-
 from tests.conftest import artifacts_dir
 from tests.grading_helpers import ROOT
 from tests.similarity_corpus import INDEPENDENT, disguise, disguise_and_edit
@@ -536,7 +536,6 @@ def test_bug_zoo_students_are_diagnosed_with_their_bugs_misconception(assignment
     their failed checks name most often), and the reference and the correct alternatives to none."""
     from dlbgrader.grade import grade_class
     from dlbgrader.synthetic import write_solution_submission
-
     from tests.grading_helpers import released_course
 
     zoo = importlib.import_module(f"tests.bugzoo.{assignment}")
