@@ -73,3 +73,10 @@ def by_assignment(assignment: str) -> Chapter:
 def graded_assignments() -> list[str]:
     """Assignments of the written chapters: the ones the grading round trips run."""
     return [c.assignment for c in written()]
+
+
+def course_assignments() -> list[str]:
+    """The assignments that exist (a folder in solutions/), in chapter order: what the grading round trips,
+    the exercises' sync checks and the site's Exercises page cover. Each must have a bug zoo
+    (tests/test_grading.py fails, saying so, where one is missing)."""
+    return [c.assignment for c in chapters() if (ROOT / "solutions" / c.assignment).is_dir()]

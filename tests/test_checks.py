@@ -10,12 +10,18 @@ import nbformat
 import numpy as np
 import pytest
 
+import dlbasics.activations as ref
 from dlbasics.activations import relu_backward, relu_forward
 from dlbasics.checks import (
+    USES_REFERENCE,
     CheckFailed,
+    Diagnosis,
     Hint,
+    ReferenceUsed,
     assert_close,
     assert_dtype,
+    assert_entrywise_close,
+    assert_finite,
     assert_shape,
     assert_unchanged,
     call_student,
@@ -23,10 +29,14 @@ from dlbasics.checks import (
     check_backward,
     check_forward,
     check_gradient,
+    check_pass,
     check_unchanged,
+    diagnose,
+    extremes,
     hints,
     no_warnings,
     random_shape,
+    reference_pass,
 )
 from tests.chapters import ROOT, chapters
 
@@ -54,6 +64,25 @@ def test_dtype_shape_and_immutability_checks() -> None:
     x[x < 0] = 0
     with pytest.raises(AssertionError, match="was modified"):
         assert_unchanged(before, x, name="x")
+    with pytest.raises(AssertionError, match="bit for bit"):
+        assert_unchanged(np.array([0.0]), np.array([-0.0]), name="x")
+
+
+def test_entrywise_closeness_measures_each_entry_against_its_own_size() -> None:
+    expected = np.array([-1e-8, 1000.0])
+    assert_entrywise_close(expected * (1 + 1e-12), expected, rtol=1e-10)
+    assert_close(np.array([-1.1e-8, 1000.0]), expected)  # relative to the largest entry: fine
+    with pytest.raises(CheckFailed, match=r"entry \(0,\) is -1.1e-08, expected -1e-08"):
+        assert_entrywise_close(np.array([-1.1e-8, 1000.0]), expected, rtol=1e-10)
+    tiny = np.finfo(np.float64).tiny
+    assert_entrywise_close(np.array([0.0]), np.array([tiny / 4]), rtol=1e-10, atol=tiny)  # below the normal range
+    for bad in (np.nan, np.inf):
+        with pytest.raises(CheckFailed):
+            assert_entrywise_close(np.array([bad]), np.array([1.0]), rtol=1e-10)
+    assert_entrywise_close(np.array([np.inf]), np.array([np.inf]), rtol=1e-10)
+    with pytest.raises(CheckFailed, match="2 of 3 entries are inf or nan"):
+        assert_finite(np.array([1.0, np.nan, np.inf]), name="dx")
+    assert_finite(np.array([1.0, np.inf]), where=np.array([True, False]))
 
 
 def test_no_warnings_catches_overflow_but_not_underflow() -> None:
@@ -107,6 +136,139 @@ def test_case_table_checks_accept_the_reference_and_catch_each_mistake() -> None
                        names=["dx"], name="bad", hint="h")
     with pytest.raises(AssertionError, match="was modified"):
         check_unchanged(_relu_in_place, (np.array([-1.0, 2.0]),), names=["x"], name="in place", hint="h")
+
+
+H = Hint("probe", "what this check probes", "Activation functions › Sigmoid and tanh")
+
+
+def _raises_value_error(dout: np.ndarray, cache: Any) -> np.ndarray:
+    return np.ones((2, 3)) @ np.ones((2, 3))  # a shape error, as a missing transpose gives
+
+
+def test_an_exception_from_the_students_function_is_a_failure_with_the_checks_hint() -> None:
+    with pytest.raises(CheckFailed, match=r"(?s)raised ValueError.*\[misconception: probe\]") as err:
+        check_backward(relu_forward, _raises_value_error, (np.array([-0.5, 1.0]),), np.ones(2), wrt=[0],
+                       names=["dx"], name="shape error", hint=H)
+    assert err.value.misconception == "probe"
+    with pytest.raises(NotImplementedError):  # an answer not written yet stays what it is
+        with diagnose(H):
+            raise NotImplementedError()
+    with pytest.raises(CheckFailed, match="probe"):
+        with diagnose(H):
+            raise TypeError("cannot unpack")
+
+
+class ReferenceUsedByTheGrader(AssertionError):
+    """Stands for dlbgrader.proxy.ReferenceUsed, which dlbasics must not import."""
+
+
+ReferenceUsedByTheGrader.__name__ = "ReferenceUsed"
+
+
+def test_graded_work_handed_to_a_reference_names_the_common_misconception() -> None:
+    def proxy(x: np.ndarray) -> Any:
+        raise ReferenceUsedByTheGrader("sigmoid_forward(): No module named 'torch'")
+
+    with pytest.raises(ReferenceUsed, match=r"(?s)No module named 'torch'.*\[misconception: uses_reference\]") as err:
+        call_student(proxy, np.ones(2))
+    assert err.value.misconception == USES_REFERENCE.id
+    assert hints("ps2_activations")["uses_reference"] is USES_REFERENCE
+    assert "uses_reference" not in {h.id for h in hints("ps2_activations")}  # not one of the chapter's
+
+
+def _sigmoid_naive(x: np.ndarray) -> tuple[np.ndarray, Any]:
+    out = 1 / (1 + np.exp(-x))
+    return out, ref.SigmoidCache(out=out)
+
+
+def _sigmoid_derivative_from_x(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return ref.sigmoid_forward(x)[0], x
+
+
+def _sigmoid_backward_from_x(dout: np.ndarray, x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = np.exp(-x)
+        return dout * e / (1 + e) ** 2
+
+
+def _relu_upcast(dout: np.ndarray, cache: Any) -> np.ndarray:
+    return dout * np.where(cache.x > 0, 1.0, 0.0)
+
+
+def _relu_one_at_zero(dout: np.ndarray, cache: Any) -> np.ndarray:
+    return np.where(cache.x >= 0, dout, 0.0)
+
+
+def _relu_in_place_pass(x: np.ndarray) -> tuple[np.ndarray, Any]:
+    cache = ref.relu_forward(x.copy())[1]
+    np.maximum(x, 0, out=x)
+    return x, cache
+
+
+SIGMOID = (ref.sigmoid_forward, ref.sigmoid_backward)
+RELU = (ref.relu_forward, ref.relu_backward)
+
+
+@pytest.mark.parametrize(("forward", "backward", "reference", "dtype", "misconception"), [
+    (ref.sigmoid_forward, ref.sigmoid_backward, SIGMOID, np.float32, None),
+    (ref.relu_forward, ref.relu_backward, RELU, np.float32, None),
+    (_sigmoid_naive, ref.sigmoid_backward, SIGMOID, np.float64, "warns"),
+    (_sigmoid_derivative_from_x, _sigmoid_backward_from_x, SIGMOID, np.float64, "finite"),
+    (ref.relu_forward, _relu_upcast, RELU, np.float32, "dtype"),
+    (_relu_in_place_pass, ref.relu_backward, RELU, np.float64, "modifies"),
+    (ref.relu_forward, _relu_one_at_zero, RELU, np.float64, "kink"),
+])
+def test_check_pass_names_the_most_specific_misconception_first(forward: Any, backward: Any, reference: Any, dtype: Any,
+                                                                misconception: str | None) -> None:
+    diagnosis = Diagnosis(**{k: Hint(k, k, "s") for k in ("warns", "modifies", "dtype", "finite", "values",
+                                                           "gradients", "kink")}, entrywise=True)
+    c = extremes()[0].cast(dtype)
+    expected = reference_pass(*reference, c.args("x"), c["dout"])
+
+    def run() -> None:
+        check_pass(forward, backward, c.inputs("x"), c["dout"], expected, grads=["dx"], name=str(c),
+                   diagnosis=diagnosis, kinks=c["x"] == 0)
+
+    if misconception is None:
+        run()
+        return
+    with pytest.raises(CheckFailed) as err:
+        run()
+    assert err.value.misconception == misconception, str(err.value)
+
+
+def test_check_pass_compares_values_entry_by_entry_and_gradients_by_their_largest_entry() -> None:
+    def elu_exp_minus_one(x: np.ndarray) -> tuple[np.ndarray, Any]:
+        out, cache = ref.elu_forward(x)
+        with np.errstate(over="ignore"):
+            return np.where(x > 0, x, np.exp(x) - 1).astype(x.dtype), cache
+
+    c = extremes()[0]
+    expected = reference_pass(ref.elu_forward, ref.elu_backward, c.args("x"), c["dout"])
+    loose = Diagnosis(values=Hint("values", "v", "s"), gradients=Hint("gradients", "g", "s"))
+    check_pass(elu_exp_minus_one, ref.elu_backward, c.inputs("x"), c["dout"], expected, grads=["dx"], name="norm-wise",
+               diagnosis=loose)
+    with pytest.raises(CheckFailed, match=r"entry \(6,\)") as err:  # ELU(-1e-8)
+        check_pass(elu_exp_minus_one, ref.elu_backward, c.inputs("x"), c["dout"], expected, grads=["dx"],
+                   name="entrywise", diagnosis=Diagnosis(values=Hint("values", "v", "s"), entrywise=True))
+    assert err.value.misconception == "values"
+
+
+def test_check_backward_takes_one_hint_per_gradient() -> None:
+    x, w, b = np.ones((2, 3)), np.ones((3, 2)), np.ones(2)
+
+    def linear_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, Any]:
+        return x @ w + b, (x, w)
+
+    def db_mean(dout: np.ndarray, cache: Any) -> tuple[np.ndarray, ...]:
+        x, w = cache
+        return dout @ w.T, x.T @ dout, dout.mean(axis=0)
+
+    hints_ = [Hint("dx", "", "s"), Hint("dw", "", "s"), Hint("db", "", "s")]
+    with pytest.raises(CheckFailed) as err:
+        check_backward(linear_forward, db_mean, (x, w, b), np.arange(4.0).reshape(2, 2), wrt=[0, 1, 2],
+                       names=["dx", "dw", "db"], name="db as a mean", hint=hints_)
+    assert err.value.misconception == "db" and "db, db as a mean" in str(err.value)
 
 
 ASSIGNMENTS = [c.assignment for c in chapters() if (ROOT / "lib" / "dlbasics" / "checks" / "misconceptions"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ast
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from dlbgrader.cells import is_test_cell
 from tests.grading_helpers import ROOT, assignments, make_course
 
 
@@ -34,3 +37,27 @@ def test_student_version_has_no_solutions_or_hidden_tests(assignment: str) -> No
         text = nb_path.read_text(encoding="utf-8")
         for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
             assert marker not in text, f"{nb_path.relative_to(ROOT)} leaks {marker!r}"
+
+
+def _unused_imports(source: str) -> list[str]:
+    tree = ast.parse(source)
+    imported = {(alias.asname or alias.name).split(".")[0] for node in ast.walk(tree)
+                if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    return sorted(imported - used)
+
+
+@pytest.mark.parametrize("assignment", assignments())
+def test_test_cells_import_only_what_they_use(assignment: str) -> None:
+    """Every test cell, and its visible part (what the student sees), imports only names it uses."""
+    nb = nbformat.read(str(next((ROOT / "solutions" / assignment).glob("*.ipynb"))), as_version=4)
+    problems = []
+    for cell in nb.cells:
+        if cell.cell_type != "code" or not is_test_cell(cell):
+            continue
+        visible = re.sub(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", "", cell.source, flags=re.S)
+        for part, source in (("visible part", visible), ("whole cell", cell.source)):
+            unused = _unused_imports(source)
+            if unused:
+                problems.append(f"{cell.metadata['nbgrader']['grade_id']} ({part}) imports but never uses {unused}")
+    assert not problems, "\n".join(problems)

@@ -13,17 +13,31 @@ from typing import Any
 
 import pytest
 
+import nbformat
+
+from dlbasics.checks import hints
 from dlbgrader.grade import Result, grade_class
 from dlbgrader.synthetic import write_solution_submission
 from tests.grading_helpers import ROOT, assignments, points, released_course
 
 
 def with_bugzoo() -> list[str]:
-    return [a for a in assignments() if importlib.util.find_spec(f"tests.bugzoo.{a}") is not None]
+    """Every assignment: one without a bug zoo fails (test_every_assignment_has_a_bug_zoo), never passes silently."""
+    return assignments()
+
+
+@pytest.mark.parametrize("assignment", assignments())
+def test_every_assignment_has_a_bug_zoo(assignment: str) -> None:
+    assert importlib.util.find_spec(f"tests.bugzoo.{assignment}") is not None, (
+        f"{assignment} has no bug zoo: add tests/bugzoo/{assignment}.py (see tests/bugzoo/__init__.py)")
 
 
 def bugs(assignment: str) -> list[Any]:
     return list(importlib.import_module(f"tests.bugzoo.{assignment}").BUGS)
+
+
+def alternatives(assignment: str) -> list[Any]:
+    return list(getattr(importlib.import_module(f"tests.bugzoo.{assignment}"), "ALTERNATIVES", []))
 
 
 class Graded:
@@ -49,6 +63,8 @@ def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     write_solution_submission(source_nb, release_nb, subs / "renamed" / assignment / "my work (1).ipynb")
     for bug in bugs(assignment):
         write_solution_submission(source_nb, release_nb, subs / f"bug_{bug.name}.ipynb", replace={bug.cell: (bug.old, bug.new)})
+    for alt in alternatives(assignment):
+        write_solution_submission(source_nb, release_nb, subs / f"alt_{alt.name}.ipynb", replace={alt.cell: (alt.old, alt.new)})
     out = tmp / "export"
     results = grade_class(course, assignment, subs, out_dir=out, progress=False)
     return Graded(assignment, results, out / "grades.csv", course.root)
@@ -88,6 +104,46 @@ def test_bug_zoo_each_bug_loses_exactly_its_named_tests(graded: Graded) -> None:
         lost = {c for c, p in auto.items() if (r.cells.get(c) or 0.0) < p}
         if lost != set(bug.loses):
             problems.append(f"{bug.name} ({bug.why}): expected to lose {sorted(bug.loses)}, lost {sorted(lost)}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.slow
+def test_alternative_correct_answers_score_full_marks(graded: Graded) -> None:
+    auto, _ = points(graded.assignment)
+    alts = alternatives(graded.assignment)
+    assert len(alts) >= 2, "each assignment needs at least 2 correct answers written differently from the reference"
+    problems = []
+    for alt in alts:
+        assert not alt.loses, f"{alt.name}: an alternative is a correct answer, it loses nothing"
+        r = graded.by_student[f"alt_{alt.name}"]
+        assert r.status == "graded", f"{alt.name}: {r.reason}"
+        lost = {c: r.cells.get(c) for c, p in auto.items() if (r.cells.get(c) or 0.0) < p}
+        if lost:
+            problems.append(f"{alt.name} ({alt.why}) is correct but lost points in {lost}")
+    assert not problems, "\n".join(problems)
+
+
+def autograded_notebook(graded: Graded, student: str) -> Any:
+    found = list(graded.root.glob(f"**/autograded/{student}/{graded.assignment}/*.ipynb"))
+    assert len(found) == 1, f"autograded notebook of {student}: {found}"
+    return nbformat.read(str(found[0]), as_version=4)
+
+
+@pytest.mark.slow
+def test_each_bug_is_diagnosed_as_its_misconception(graded: Graded) -> None:
+    """Every cell a bug loses says, in its error, the misconception the bug embodies."""
+    auto, _ = points(graded.assignment)
+    table = hints(graded.assignment)
+    problems = []
+    for bug in bugs(graded.assignment):
+        assert bug.misconception in table, f"{bug.name}: {bug.misconception!r} is not a misconception of {graded.assignment}"
+        r = graded.by_student[f"bug_{bug.name}"]
+        cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in autograded_notebook(graded, f"bug_{bug.name}").cells}
+        for cell_id in sorted(c for c, p in auto.items() if (r.cells.get(c) or 0.0) < p):
+            errors = " ".join(str(o.get("evalue", "")) for o in cells[cell_id].get("outputs", [])
+                              if o.get("output_type") == "error")
+            if f"[misconception: {bug.misconception}]" not in errors:
+                problems.append(f"{bug.name}: {cell_id} does not name [misconception: {bug.misconception}]: {errors[:300]!r}")
     assert not problems, "\n".join(problems)
 
 

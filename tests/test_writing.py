@@ -64,18 +64,35 @@ VARIANTS: dict[str, list[str]] = {
     "Hessian": [r"\bhessians?\b"],
     "Transformer": [r"\btransformers?\b"],
     "weight": [r"(?i)\bweighting matrix\b"],
+    "batch normalization": [r"(?i)\bbatch[- ]norm\b", r"\bbatchnorm\b"],
+    "layer normalization": [r"(?i)\blayer[- ]norm\b", r"\blayernorm\b"],
+    "Adagrad": [r"\bAdaGrad\b", r"\bADAGRAD\b"],
+    "adaptive moment estimation": [r"\bADAM\b"],
+    "RMSProp": [r"\bRMSprop\b", r"\bRmsProp\b"],
+    "warm-up": [r"(?i)\bwarmup\b"],
+    "learning-rate schedule": [r"(?i)\blearning rate schedules?\b"],
+    "dropout": [r"(?i)\bdrop-out\b"],
+    "early stopping": [r"(?i)\bearly-stopping\b"],
+    "soft-thresholding": [r"(?i)\bsoft thresholding\b"],
+    "weight decay": [r"(?i)\bweight-decay\b"],
 }
 
 # Concept names the chapters use; each must be defined in the glossary.
 CONCEPTS = [
     "activation function", "affine layer", "backpropagation", "batch normalization", "batch size", "bias",
-    "binary cross-entropy", "buffer", "chain rule", "class weight", "convex function", "critical point",
-    "cross-entropy", "data set", "dead neuron", "epoch", "feature",
-    "gradient", "gradient descent", "Hessian", "hidden layer", "hyperparameter", "initialization", "layer",
-    "label smoothing", "learning rate", "likelihood", "local minimum", "logit", "loss", "maxout", "mini-batch",
-    "model parameter", "negative log-likelihood", "neuron",
-    "numerical gradient", "overfitting", "plateau", "saddle point", "sigmoid", "softmax", "sparsity", "standardization",
+    "binary cross-entropy", "buffer", "chain rule", "class weight", "computational graph", "convex function",
+    "critical point", "cross-entropy", "data set", "dead neuron", "epoch", "feature", "gradient",
+    "gradient descent", "Hessian", "hidden layer", "hyperparameter", "initialization",
+    "internal covariate shift", "label smoothing", "layer", "layer normalization", "learning rate",
+    "likelihood", "local minimum", "logit", "loss", "maxout", "mini-batch", "model parameter",
+    "negative log-likelihood", "neuron", "numerical gradient", "overfitting", "plateau", "saddle point",
+    "sigmoid", "softmax", "sparsity", "standardization",
     "training set", "validation set", "vanishing gradient", "weight",
+    "Adagrad", "Adam", "AdamW", "bias correction", "condition number", "data augmentation", "dropout",
+    "early stopping", "exponential moving average", "inverted dropout", "L1 regularization",
+    "L2 regularization", "learning-rate schedule", "Nesterov momentum", "proximal gradient method",
+    "regularization", "RMSProp", "SGD with momentum", "soft-thresholding", "subgradient", "warm-up",
+    "weight decay",
 ]
 
 

@@ -1,8 +1,10 @@
 r"""A small, functional training loop and a mini-batch iterator.
 
 The loop knows nothing about networks: it is handed a function that returns the
-loss and the gradients for a batch, and a function that updates the model
-parameters from the gradients. Chapters plug in their own models and optimizers.
+loss and the gradients for a batch, and either a function that updates the model
+parameters from the gradients or a :class:`dlbasics.optim.Optimizer`, which also
+carries its states (momentum buffers, moving averages) from step to step.
+Chapters plug in their own models and optimizers.
 
 .. math::
 
@@ -14,11 +16,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import Callable, Iterable, Iterator, TypeVar, cast
 
 import numpy as np
 
 from dlbasics._typing import FloatArray
+from dlbasics.optim import Optimizer
 
 P = TypeVar("P")
 """The model parameters: any structure, e.g. ``dict[str, ndarray]``."""
@@ -34,7 +37,9 @@ class History:
     and ``step_time[k]`` the wall-clock seconds since the start of training at the end of
     step ``k``. The per-epoch lists have one entry per epoch, measured after the epoch's
     last update; ``val_loss`` and ``train_eval_loss`` stay empty when no function is given.
-    Evaluation time is *not* counted in ``step_time``.
+    Evaluation time is *not* counted in ``step_time``. When ``fit`` was given an
+    :class:`~dlbasics.optim.Optimizer`, ``optimizer`` is that optimizer after the last
+    update (its states and update count), so training can be continued; otherwise None.
     """
 
     train_loss: list[float] = field(default_factory=list)
@@ -42,6 +47,7 @@ class History:
     epoch_end_step: list[int] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     train_eval_loss: list[float] = field(default_factory=list)
+    optimizer: Optimizer | None = None
 
 
 def iterate_minibatches(
@@ -93,7 +99,7 @@ def iterate_minibatches(
 def fit(
     params: P,
     loss_and_grads: Callable[[P, FloatArray, FloatArray], tuple[float, G]],
-    update: Callable[[P, G], P],
+    update: Callable[[P, G], P] | Optimizer,
     batches: Callable[[], Iterable[tuple[FloatArray, FloatArray]]],
     num_epochs: int,
     *,
@@ -106,11 +112,16 @@ def fit(
     ----------
     params : P
         Initial model parameters; passed to ``update``, which should return new ones
-        (the loop never modifies anything itself).
+        (the loop never modifies anything itself). With an ``Optimizer``, a mapping from
+        names to arrays, e.g. ``{"w1": ..., "b1": ...}``.
     loss_and_grads : callable
         ``loss_and_grads(params, xb, yb) -> (loss, grads)`` for one mini-batch.
-    update : callable
-        ``update(params, grads) -> params``, e.g. ``lambda p, g: {k: p[k] - lr * g[k] for k in p}``.
+    update : callable or Optimizer
+        Either a plain function ``update(params, grads) -> params``, e.g.
+        ``lambda p, g: {k: p[k] - lr * g[k] for k in p}`` (it must keep no state of its own), or
+        an :class:`~dlbasics.optim.Optimizer`, e.g. ``Optimizer(adam_step, lr=1e-3)``: then each
+        step is ``params, optimizer = optimizer.update(params, grads)``, and the new optimizer
+        (with its new states) is the one used at the next step.
     batches : callable
         Called once per epoch, returns that epoch's mini-batches, e.g.
         ``lambda: iterate_minibatches(x, y, 32, rng)``; ``lambda: [(x, y)]`` is full-batch GD.
@@ -126,6 +137,7 @@ def fit(
     params : P
         The model parameters after the last update.
     history : History
+        ``history.optimizer`` is the final optimizer when ``update`` is an ``Optimizer``.
 
     See Also
     --------
@@ -139,7 +151,14 @@ def fit(
         for xb, yb in batches():
             t0 = time.perf_counter()
             loss, grads = loss_and_grads(params, xb, yb)
-            params = update(params, grads)
+            if isinstance(update, Optimizer):
+                # the new optimizer (its new states) is used at the next step
+                p = cast(dict[str, FloatArray], params)
+                g = cast(dict[str, FloatArray], grads)
+                new_params, update = update.update(p, g)
+                params = cast(P, new_params)
+            else:
+                params = update(params, grads)
             elapsed += time.perf_counter() - t0
             hist.train_loss.append(float(loss))
             hist.step_time.append(elapsed)
@@ -148,4 +167,5 @@ def fit(
             hist.val_loss.append(float(val_fn(params)))
         if train_eval_fn is not None:
             hist.train_eval_loss.append(float(train_eval_fn(params)))
+    hist.optimizer = update if isinstance(update, Optimizer) else None
     return params, hist

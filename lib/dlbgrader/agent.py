@@ -61,8 +61,8 @@ def to_wire(value: Any, other: Callable[[Any], Any]) -> Any:
     if t is np.ndarray:
         if value.dtype.kind not in _DATA_KINDS:
             return other(value)
-        data = np.ascontiguousarray(value)
-        return {"$a": [data.dtype.str, list(data.shape), base64.b64encode(data.tobytes()).decode("ascii")]}
+        # tobytes() is C order whatever the layout (np.ascontiguousarray would turn a 0-d array into 1-d)
+        return {"$a": [value.dtype.str, list(value.shape), base64.b64encode(value.tobytes()).decode("ascii")]}
     if isinstance(value, np.generic) and value.dtype.kind in _DATA_KINDS:
         return {"$s": [value.dtype.str, base64.b64encode(value.tobytes()).decode("ascii")]}
     if t is list:
@@ -189,6 +189,7 @@ def recv(sock: socket.socket) -> Any:
 
 # ------------------------------------------------------------------------------ the kernel's side
 _sock: socket.socket | None = None
+_serving: list[socket.socket | None] = [None]  # the connection serve() answers on
 _handles: dict[int, Any] = {}
 _next_handle = [0]
 
@@ -208,10 +209,12 @@ def _handle(obj: Any) -> Any:
 
 
 def _callback(cb_id: Any) -> Callable[..., Any]:
+    sock = _serving[0] or _sock
+
     def grader_function(*args: Any, **kwargs: Any) -> Any:
-        assert _sock is not None
-        send(_sock, {"callback": cb_id, "args": to_wire(args, _handle), "kwargs": to_wire(kwargs, _handle)})
-        reply = recv(_sock)
+        assert sock is not None
+        send(sock, {"callback": cb_id, "args": to_wire(args, _handle), "kwargs": to_wire(kwargs, _handle)})
+        reply = recv(sock)
         if reply.get("op") == "cb_result":
             return from_wire(reply.get("value"), _special)
         raise RuntimeError(str(reply.get("message") or "the grader's function failed"))
@@ -316,12 +319,16 @@ def _fetch(names: list[str], namespace: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "values": {n: to_wire(namespace[n], _handle) for n in names if n in namespace}}
 
 
-def serve() -> None:
-    """Answer the grader's requests until it says stop (run by the grader as one cell per test cell)."""
-    main = sys.modules["__main__"].__dict__
-    sock = _sock
+def serve(namespace: dict[str, Any] | None = None, sock: socket.socket | None = None) -> None:
+    """Answer the grader's requests until it says stop (run by the grader as one cell per test cell).
+
+    ``namespace``: where the student's names live (default: the kernel's ``__main__``); ``sock``: the
+    connection (default: the one :func:`connect` made)."""
+    main = sys.modules["__main__"].__dict__ if namespace is None else namespace
+    sock = sock or _sock
     if sock is None:
         raise RuntimeError("the grader's agent is not connected")
+    _serving[0] = sock
     while True:
         try:
             request = recv(sock)

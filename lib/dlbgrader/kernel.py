@@ -82,7 +82,7 @@ def create_kernel_env(dest: Path | None = None, *, quiet: bool = True) -> Path:
     pins = [f"{name}=={version(name)}" for name in KERNEL_PACKAGES]
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
         for d in distributions():
-            name = d.metadata.get("Name")
+            name = d.metadata["Name"]
             if name and "+" not in d.version and name.lower() not in ("dlbasics", "pip", "setuptools"):
                 f.write(f"{name}=={d.version}\n")
         constraints = f.name

@@ -63,8 +63,8 @@ class Channel:
         self.sock = sock
         self.interrupt = interrupt
         self.grace = grace
-        #: Seconds the current test cell may spend waiting for the kernel (None: no limit). Only the
-        #: time in the student's kernel counts, not the grader's own work (e.g. computing PyTorch's answer).
+        #: Seconds the current test cell may spend in calls to the kernel (None: no limit). Only the
+        #: calls count, not the test's own work between them (e.g. computing PyTorch's answer).
         self.limit: float | None = None
         self.spent = 0.0
         self.limit_text = ""
@@ -146,7 +146,9 @@ class Channel:
         if not self._lock.acquire(blocking=False):
             raise RuntimeError("a test cannot call a student's function from inside a function it passed to one")
         t0 = time.perf_counter()
-        since = t0  # moved forward by the time the grader's own callbacks take: that is not the student's
+        # The time of the grader's own callbacks counts too: a student's loop that calls one forever
+        # must run out of time like any other endless loop.
+        since = t0
         try:
             try:
                 wire.send(self.sock, message)
@@ -157,15 +159,13 @@ class Channel:
                 if not isinstance(reply, dict):
                     raise wire.WireError("malformed reply from the kernel")
                 if "callback" in reply:
-                    t_cb = time.perf_counter()
                     self._answer_callback(reply)
-                    since += time.perf_counter() - t_cb
                     continue
                 return reply
         finally:
             elapsed = time.perf_counter() - t0
             self.seconds += elapsed
-            self.spent += elapsed - (since - t0)
+            self.spent += elapsed
             self._lock.release()
 
     def _answer_callback(self, msg: dict[str, Any]) -> None:

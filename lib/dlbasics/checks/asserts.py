@@ -4,36 +4,31 @@ Every failure message says what was expected, what was found and, through ``hint
 misconception and the book section that explains it. A hint is a :class:`~dlbasics.checks.hints.Hint`
 (from the assignment's table of misconceptions) or plain text; with a Hint, the failure is a
 :class:`CheckFailed` that carries the misconception's id, so the grader can count misconceptions.
+
+An exception raised by the student's function (a shape error in a matrix product, say) is a failure
+too: :func:`diagnose` reports it with the hint of the check that made the call, and
+:func:`call_student` reports graded work handed to PyTorch or the reference package as
+:class:`ReferenceUsed`, with the misconception ``uses_reference``.
 """
 
 from __future__ import annotations
 
 import warnings
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator, TypeVar, Union
 
 import numpy as np
 
-from dlbasics.checks.hints import Hint
+from dlbasics.checks.hints import USES_REFERENCE, Hint
 from dlbasics.gradcheck import numerical_gradient_array, rel_error
 
-__all__ = ["CheckFailed", "ReferenceUsed", "assert_close", "assert_dtype", "assert_shape", "assert_unchanged",
-           "call_student", "check_gradient", "fail", "no_warnings", "rel_error"]
+__all__ = ["CheckFailed", "HintLike", "ReferenceUsed", "assert_close", "assert_dtype", "assert_entrywise_close",
+           "assert_finite", "assert_shape", "assert_unchanged", "call_student", "check_gradient", "diagnose", "fail",
+           "no_warnings", "rel_error"]
 
 T = TypeVar("T")
-
-
-class ReferenceUsed(AssertionError):
-    """Graded work used PyTorch or the course's reference package instead of the student's own NumPy code."""
-
-
-def call_student(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Call the student's ``fn(*args, **kwargs)``.
-
-    In the student's own Jupyter this is a plain call. When the notebook is graded, ``fn`` is the
-    grader's proxy for the student's function: the call runs in the student's kernel, and the result
-    comes back as plain data (see :mod:`dlbgrader.proxy`)."""
-    return fn(*args, **kwargs)
+#: What a check accepts as its hint: a misconception from the assignment's table, plain text, or nothing.
+HintLike = Union[Hint, str, None]
 
 
 class CheckFailed(AssertionError):
@@ -44,7 +39,27 @@ class CheckFailed(AssertionError):
         self.misconception = misconception
 
 
-def _hint(hint: Hint | str | None) -> str:
+class ReferenceUsed(CheckFailed):
+    """Graded work used PyTorch or the course's reference package instead of the student's own NumPy code."""
+
+
+def call_student(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call the student's ``fn(*args, **kwargs)``.
+
+    In the student's own Jupyter this is a plain call. When the notebook is graded, ``fn`` is the
+    grader's proxy for the student's function: the call runs in the student's kernel, and the result
+    comes back as plain data (see :mod:`dlbgrader.proxy`). If the function tried to use PyTorch or the
+    course's reference package (which grading does not offer), the grader's ``ReferenceUsed`` is raised
+    again as this module's :class:`ReferenceUsed`, naming the misconception ``uses_reference``."""
+    try:
+        return fn(*args, **kwargs)
+    except AssertionError as exc:
+        if type(exc).__name__ == "ReferenceUsed" and not isinstance(exc, CheckFailed):
+            raise ReferenceUsed(str(exc) + _hint(USES_REFERENCE), USES_REFERENCE.id) from None
+        raise
+
+
+def _hint(hint: HintLike) -> str:
     if not hint:
         return ""
     if isinstance(hint, Hint):
@@ -52,12 +67,27 @@ def _hint(hint: Hint | str | None) -> str:
     return f"\n  Hint: {hint}"
 
 
-def fail(message: str, hint: Hint | str | None = None) -> CheckFailed:
+def fail(message: str, hint: HintLike = None) -> CheckFailed:
     """The exception for a failed check (raise it): the message, the hint, the misconception's id."""
     return CheckFailed(message + _hint(hint), hint.id if isinstance(hint, Hint) else None)
 
 
-def assert_shape(actual: Any, shape: tuple[int, ...], *, name: str = "output", hint: Hint | str | None = None) -> None:
+@contextmanager
+def diagnose(hint: HintLike, *, name: str = "your function") -> Iterator[None]:
+    """Report an exception raised in the body (by the student's function) as a failed check with ``hint``.
+
+    A shape error inside a backward pass is a wrong gradient like any other: the test says so with
+    the misconception it probes. Failed checks, ``NotImplementedError`` (an answer not written yet) and
+    the grader's own failures (time limits, a lost kernel: assertion errors) pass through unchanged."""
+    try:
+        yield
+    except (AssertionError, NotImplementedError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever the student's code raised is the verdict
+        raise fail(f"{name} raised {type(exc).__name__}: {exc}", hint) from None
+
+
+def assert_shape(actual: Any, shape: tuple[int, ...], *, name: str = "output", hint: HintLike = None) -> None:
     """Assert ``actual`` is an ndarray of the given shape."""
     if not isinstance(actual, np.ndarray):
         raise fail(f"{name}: expected a numpy array, got {type(actual).__name__}", hint)
@@ -65,7 +95,7 @@ def assert_shape(actual: Any, shape: tuple[int, ...], *, name: str = "output", h
         raise fail(f"{name}: expected shape {tuple(shape)}, got {actual.shape}", hint)
 
 
-def assert_dtype(actual: Any, dtype: Any, *, name: str = "output", hint: Hint | str | None = None) -> None:
+def assert_dtype(actual: Any, dtype: Any, *, name: str = "output", hint: HintLike = None) -> None:
     """Assert ``actual`` has exactly ``dtype`` (float32 must stay float32)."""
     got = getattr(actual, "dtype", type(actual).__name__)
     if got != np.dtype(dtype):
@@ -79,7 +109,7 @@ def assert_close(
     *,
     rtol: float = 1e-10,
     name: str = "output",
-    hint: Hint | str | None = None,
+    hint: HintLike = None,
 ) -> None:
     """Assert shape equality and a norm-wise relative error of at most ``rtol``.
 
@@ -103,15 +133,69 @@ def assert_close(
         raise fail(f"{name}: relative error {err:.3g} exceeds {rtol:g}{where}", hint)
 
 
-def assert_unchanged(before: Any, after: Any, *, name: str = "input", hint: Hint | str | None = None) -> None:
-    """Assert an input array still equals the copy taken before the call (bit for bit)."""
-    if not np.array_equal(np.asarray(before), np.asarray(after), equal_nan=True):
+def assert_entrywise_close(
+    actual: Any,
+    expected: Any,
+    *,
+    rtol: float,
+    atol: float = 0.0,
+    name: str = "output",
+    hint: HintLike = None,
+) -> None:
+    """Assert shape equality and, for every entry, ``|actual - expected| <= rtol * |expected| + atol``.
+
+    Unlike :func:`assert_close` (relative to the largest entry), each entry is measured against its
+    own size: a tiny value such as ELU(-1e-8) must keep its digits. ``atol`` lets values too small for
+    the dtype (below its smallest normal number, say) come out as 0. NaN or inf where a finite value
+    is expected fails."""
+    if actual is None:
+        raise fail(f"{name}: got None (did the function return its result?)", hint)
+    a = np.asarray(actual)
+    e = np.asarray(expected)
+    if a.shape != e.shape:
+        raise fail(f"{name}: expected shape {e.shape}, got {a.shape}", hint)
+    if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+        raise fail(f"{name}: expected numbers, got dtype {a.dtype}", hint)
+    a64, e64 = a.astype(np.float64), e.astype(np.float64)
+    with np.errstate(all="ignore"):
+        excess = np.abs(a64 - e64) - (rtol * np.abs(e64) + atol)
+    excess = np.where(a64 == e64, -1.0, np.nan_to_num(excess, nan=np.inf))  # equal infinities are fine
+    if a.size and excess.max() > 0:
+        idx = np.unravel_index(int(np.argmax(excess)), a.shape) if a.ndim else ()
+        got, want = float(a64[idx]), float(e64[idx])
+        err = abs(got - want) / abs(want) if want else float("inf")
+        raise fail(f"{name}: entry {tuple(int(i) for i in idx)} is {got:.10g}, expected {want:.10g} "
+                   f"(relative error {err:.3g} exceeds {rtol:g} for that entry)", hint)
+
+
+def assert_finite(actual: Any, *, name: str = "output", hint: HintLike = None, where: Any = None) -> None:
+    """Assert every entry of ``actual`` (or every entry where the boolean mask ``where`` is True) is finite."""
+    a = np.asarray(actual)
+    if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+        raise fail(f"{name}: expected numbers, got dtype {a.dtype}", hint)
+    bad = ~np.isfinite(a.astype(np.float64))
+    if where is not None and np.shape(where) == a.shape:
+        bad &= np.asarray(where, dtype=bool)
+    if bad.any():
+        idx = np.unravel_index(int(np.argmax(bad)), a.shape) if a.ndim else ()
+        raise fail(f"{name}: entry {tuple(int(i) for i in idx)} is {float(a[idx])} ({int(bad.sum())} of {a.size} "
+                   f"entries are inf or nan), where the right value is a finite number", hint)
+
+
+def assert_unchanged(before: Any, after: Any, *, name: str = "input", hint: HintLike = None) -> None:
+    """Assert an input array is still, bit for bit, the copy taken before the call (so 0.0 must not
+    become -0.0, and a value must not come back one rounding step off)."""
+    b, a = np.asarray(before), np.asarray(after)
+    if b.shape != a.shape or b.dtype != a.dtype or b.tobytes() != a.tobytes():
+        if np.array_equal(b, a, equal_nan=True):
+            raise fail(f"{name} was not left bit for bit as it was (the values compare equal, but e.g. 0.0 became "
+                       f"-0.0, or the dtype changed from {b.dtype} to {a.dtype})", hint)
         raise fail(f"{name} was modified by your function: it must leave its inputs as they were and "
                    f"return new arrays", hint)
 
 
 @contextmanager
-def no_warnings(*, name: str = "your function", hint: Hint | str | None = None) -> Iterator[None]:
+def no_warnings(*, name: str = "your function", hint: HintLike = None) -> Iterator[None]:
     """Fail if the body emits a numerical warning (``RuntimeWarning: overflow encountered in exp``, invalid
     value, division by zero). Other warnings a student's code chooses to emit are not failures."""
     with warnings.catch_warnings(record=True) as caught:
@@ -133,7 +217,7 @@ def check_gradient(
     tol: float = 1e-7,
     h: float = 1e-5,
     name: str = "gradient",
-    hint: Hint | str | None = None,
+    hint: HintLike = None,
 ) -> None:
     """Compare an analytic gradient with central differences of ``sum(f(x) * dout)`` (float64)."""
     x64 = np.array(x, dtype=np.float64)
