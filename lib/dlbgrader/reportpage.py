@@ -64,7 +64,8 @@ h1 { font-size: 1.5rem; margin: .4em 0 .2em; } h2 { font-size: 1.2rem; margin: 1
 table { border-collapse: collapse; font-size: .9rem; }
 th, td { padding: 3px 7px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-.wrap td { overflow-wrap: anywhere; }
+.wrap td { overflow-wrap: break-word; } #misconception-table summary { white-space: nowrap; }
+#misconception-table td:first-child { min-width: 9em; }
 .stats { display: flex; flex-wrap: wrap; gap: 4px 22px; margin: .5em 0; }
 #matrix th.test { writing-mode: vertical-rl; transform: rotate(180deg); white-space: nowrap;
   font-weight: normal; font-size: .8rem; padding: 6px 2px; }
@@ -83,7 +84,11 @@ pre { background: #f8fafc; border: 1px solid var(--line); border-radius: 5px; pa
 details { margin: .4em 0; } summary { cursor: pointer; }
 .tag { display: inline-block; font-size: .78rem; padding: 0 6px; border-radius: 9px; background: #ffedd5;
   margin: 1px 2px 1px 0; }
-@media (max-width: 700px) { .sbs { grid-template-columns: minmax(0, 1fr); } main { padding: 8px 10px 40px; } }
+@media (max-width: 700px) { .sbs { grid-template-columns: minmax(0, 1fr); } main { padding: 8px 10px 40px; }
+  #misconception-table tr, #misconception-table td { display: block; border: 0; padding: 1px 6px; }
+  #misconception-table tr { border-bottom: 1px solid var(--line); padding: 6px 0; }
+  #misconception-table tr:first-child { display: none; } #misconception-table td.num { text-align: left; }
+  #misconception-table td[data-label]::before { content: attr(data-label) ": "; color: var(--muted); } }
 """
 
 
@@ -205,7 +210,8 @@ def _misconceptions(rep: ClassReport) -> str:
             who = ", ".join(e(s) for s in m.students)
             unknown = "" if m.known else ' <span class="muted small">(not in the assignment\'s table)</span>'
             rows.append(f'<tr data-misconception="{e(m.id)}"><td><b>{e(m.id)}</b>{unknown}</td><td>{e(m.text)}</td>'
-                        f'<td>{e(m.section)}</td><td class="num">{len(m.students)}</td><td class="num">{m.checks}</td>'
+                        f'<td data-label="revisit">{e(m.section)}</td><td class="num" data-label="students">{len(m.students)}</td>'
+                        f'<td class="num" data-label="failed checks">{m.checks}</td>'
                         f"<td><details><summary>{len(m.students)} students</summary>{who}</details></td></tr>")
         out.append('<div class="scroll"><table class="wrap" id="misconception-table"><tr><th>id</th><th>in plain '
                    'words</th><th>revisit</th><th class="num">students</th><th class="num">failed checks</th>'
