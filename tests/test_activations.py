@@ -180,3 +180,15 @@ def test_sigmoid_is_a_probability_and_symmetric(x: np.ndarray) -> None:
 def test_integer_input_is_rejected_clearly() -> None:
     with pytest.raises(TypeError, match="floating dtype"):
         A.relu_forward(np.arange(3))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_backward_zeros_are_positive_like_torch(dtype: type) -> None:
+    # The mask is applied by a multiplication: -2.0 * False is -0.0, which PyTorch never returns.
+    x = np.array([-1.0, 0.0, 1.0, -1e-30, 3.0], dtype=dtype)
+    dout = np.array([-2.0, -3.0, -4.0, -5.0, 0.5], dtype=dtype)
+    dx = A.relu_backward(dout, A.relu_forward(x)[1])
+    t_dx = torch_forward_backward(F.relu, dout, x)[1][0]
+    assert dx.dtype == dtype, f"relu_backward must keep the dtype {dtype}, returned {dx.dtype}"
+    assert np.array_equal(dx, np.array([0.0, 0.0, -4.0, 0.0, 0.5], dtype=dtype)), f"expected [0, 0, -4, 0, 0.5], got {dx}"
+    assert np.array_equal(np.signbit(dx), np.signbit(t_dx)), f"signs of zero differ from PyTorch: {dx} vs {t_dx}"

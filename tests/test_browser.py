@@ -8,6 +8,10 @@ decoded, and Korean text drawn with a real font. The sidebar must list every _to
 the search page must find glossary terms. One full-page screenshot per book page goes to
 ``test-artifacts/screenshots/`` for a person to look at.
 
+Every page is also opened at a phone's width (390 px): it must not scroll sideways, and its figures
+must be SVG or high-DPI images (one full-page screenshot per book page goes to
+``test-artifacts/screenshots-phone/``).
+
 ``DLB_BUILT_SITE=/path/to/_build/html`` points the test at an existing build instead of the clean
 session build (for iterating on the test; CI and ``make test`` use the clean build).
 """
@@ -413,3 +417,72 @@ def test_search_finds_glossary_term(term: str, open_page: Any, base_url: str) ->
     results.filter(has_text=re.compile("Glossary", re.I)).first.click()
     page.wait_for_url(re.compile(re.escape(glossary_url)), timeout=10_000)
     assert page.get_by_text(term, exact=False).count() > 0, f"the glossary page opened from the search does not show {term!r}"
+
+
+# ---------------------------------------------------------------------------------------------
+# A phone held upright: 390 px wide (an iPhone 12 to 15). The page must not scroll sideways (wide
+# tables and code may scroll inside their own boxes), and every figure must stay sharp when shrunk
+# to the column: vector graphics (SVG), or a raster image with at least twice the pixels it is
+# shown with (high DPI).
+PHONE = {"width": 390, "height": 844}
+
+PHONE_LAYOUT = r"""async () => {
+    const root = document.querySelector('article.bd-article') || document.querySelector('main') || document.body;
+    const imgs = [...root.querySelectorAll('img')];
+    for (const img of imgs) img.loading = 'eager';
+    await Promise.all(imgs.map(img => img.decode().catch(() => null)));
+    const doc = document.documentElement;
+    const wide = [];
+    for (const el of document.body.querySelectorAll('*')) {
+        const r = el.getBoundingClientRect();
+        if (r.width === 0 || r.right <= doc.clientWidth + 1) continue;
+        // inside a box that scrolls or clips horizontally: the page itself does not move
+        let p = el.parentElement, contained = false;
+        while (p && p !== document.body) {
+            const ox = getComputedStyle(p).overflowX;
+            if (ox === 'auto' || ox === 'scroll' || ox === 'hidden' || ox === 'clip') { contained = true; break; }
+            p = p.parentElement;
+        }
+        if (!contained) wide.push(`${el.tagName.toLowerCase()}.${[...el.classList].join('.')} ` +
+                                  `right edge ${Math.round(r.right)} px: ${(el.innerText || '').trim().slice(0, 50)}`);
+    }
+    return {
+        scrollWidth: doc.scrollWidth, clientWidth: doc.clientWidth, wide: wide.slice(0, 8),
+        images: imgs.map(img => ({src: img.getAttribute('src') || '', natural: img.naturalWidth,
+                                  shown: img.getBoundingClientRect().width})),
+    };
+}"""
+
+
+@pytest.mark.parametrize("path", pages())
+def test_page_at_phone_width(path: str, browser: Any, base_url: str) -> None:
+    ctx = browser.new_context(viewport=PHONE, device_scale_factor=1, service_workers="block")
+    try:
+        origin = base_url.rstrip("/")
+        ctx.route(lambda url: not url.startswith(origin), lambda route: route.abort())
+        page = ctx.new_page()
+        page.goto(urljoin(base_url, path), wait_until="load", timeout=30_000)
+        if path == "index.html":  # redirects to the root page: measure that one once it has loaded
+            page.wait_for_url(urljoin(base_url, f"{toc_files()[0]}.html"), timeout=10_000)
+            page.wait_for_load_state("load")
+        page.evaluate(WAIT_FOR_MATHJAX)
+        layout = page.evaluate(PHONE_LAYOUT)
+        problems = []
+        if layout["scrollWidth"] > layout["clientWidth"] + 1:
+            problems.append(f"the page scrolls sideways: {layout['scrollWidth']} px of content in a "
+                            f"{layout['clientWidth']} px window; too wide: {layout['wide']}")
+        for img in layout["images"]:
+            src = img["src"].split("?")[0].lower()
+            if src.endswith(".svg") or src.startswith("data:image/svg"):
+                continue
+            if img["shown"] > 0 and img["natural"] < 2 * img["shown"]:
+                problems.append(f"raster figure {img['src']} has {img['natural']} px for {img['shown']:.0f} px on "
+                                "screen: blurred on a phone (make it SVG, as dlbasics.notebook.setup() does)")
+        if path.removesuffix(".html") in toc_files():
+            shots = artifacts_dir() / "screenshots-phone"
+            shots.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shots / f"{path.removesuffix('.html').replace('/', '_')}.png"),
+                            full_page=True, animations="disabled")
+        assert not problems, f"{path} at {PHONE['width']} px wide:\n  " + "\n  ".join(problems)
+    finally:
+        ctx.close()

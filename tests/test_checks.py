@@ -296,3 +296,56 @@ def test_misconceptions_name_real_sections_and_show_no_code(assignment: str) -> 
         assert heading in found, f"{assignment} {h.id}: no heading {heading!r} in {title} (headings: {sorted(found)})"
         assert not re.search(r"np\.|\w\(.*\)|\[\w+\]|==|\+=|\*=", h.text), (
             f"{assignment} {h.id}: a hint names the misconception in words, without code: {h.text!r}")
+
+
+def test_check_pass_and_check_backward_take_forward_passes_with_extra_results() -> None:
+    """A forward pass may return more than (out, cache): batch normalization also returns its new running
+    statistics. ``extra`` names them; check_pass compares them after ``out`` (also with no backward pass at all),
+    and check_backward differentiates ``out`` only."""
+    import dlbasics.normalization as norm
+
+    rng = np.random.default_rng(0)
+    args = {"x": rng.standard_normal((4, 3)), "gamma": rng.uniform(0.5, 2.0, 3), "beta": rng.standard_normal(3),
+            "running_mean": rng.standard_normal(3), "running_var": rng.uniform(0.5, 2.0, 3)}
+    dout, kwargs, extra = rng.standard_normal((4, 3)), {"training": True}, ["new_running_mean", "new_running_var"]
+    expected = reference_pass(norm.batchnorm_forward, norm.batchnorm_backward, list(args.values()), dout, kwargs=kwargs)
+    assert len(expected) == 3 and len(expected[2]) == 2, "reference_pass returns the extra results third"
+    h = {k: Hint(k, k, "s") for k in ("values", "mean", "var", "dx", "shared", "modifies")}
+    diagnosis = Diagnosis(values=h["values"], extra=[h["mean"], h["var"]], gradients=[h["dx"], h["shared"], h["shared"]],
+                          modifies=h["modifies"])
+
+    def run(forward: Any, backward: Any = norm.batchnorm_backward) -> tuple[Any, ...]:
+        return check_pass(forward, backward, {k: v.copy() for k, v in args.items()}, dout.copy(),
+                          expected if backward is not None else (expected[0], (), expected[2]),
+                          grads=["dx", "dgamma", "dbeta"] if backward is not None else [], extra=extra, kwargs=kwargs,
+                          name="batch norm", diagnosis=diagnosis)
+
+    out, grads, (mean, var) = run(norm.batchnorm_forward)
+    assert_close(var, expected[2][1]) and assert_close(grads[0], expected[1][0])
+    assert len(run(norm.batchnorm_forward, None)[1]) == 0, "backward None: the forward pass alone"
+
+    def biased_running_var(*a: Any, **k: Any) -> tuple[Any, ...]:
+        out, cache, mean, var = norm.batchnorm_forward(*a, **k)
+        return out, cache, mean, var * 0.75
+
+    def in_place(*a: Any, **k: Any) -> tuple[Any, ...]:
+        result = norm.batchnorm_forward(*a, **k)
+        a[3][:] = result[2]
+        return result
+
+    def two_results(*a: Any, **k: Any) -> tuple[Any, ...]:
+        return tuple(norm.batchnorm_forward(*a, **k)[:2])
+
+    for forward, backward, misconception in [(biased_running_var, None, "var"), (biased_running_var, norm.batchnorm_backward, "var"),
+                                             (in_place, None, "modifies"), (two_results, None, "values")]:
+        with pytest.raises(CheckFailed) as err:
+            run(forward, backward)
+        assert err.value.misconception == misconception, str(err.value)
+    assert "expected the forward pass to return 4 results" in str(err.value)
+
+    check_backward(norm.batchnorm_forward, norm.batchnorm_backward, list(args.values()), dout, wrt=[0, 1, 2],
+                   names=["dx", "dgamma", "dbeta"], kwargs=kwargs, extra=extra, name="batch norm", hint=h["dx"])
+    with pytest.raises(CheckFailed, match="return 2 results") as err:
+        check_backward(norm.batchnorm_forward, norm.batchnorm_backward, list(args.values()), dout, wrt=[0],
+                       names=["dx"], kwargs=kwargs, name="batch norm without extra", hint=h["dx"])
+    assert err.value.misconception == "dx"

@@ -75,24 +75,25 @@ VARIANTS: dict[str, list[str]] = {
     "early stopping": [r"(?i)\bearly-stopping\b"],
     "soft-thresholding": [r"(?i)\bsoft thresholding\b"],
     "weight decay": [r"(?i)\bweight-decay\b"],
+    "eigenvalue": [r"(?i)\beigen[- ]values?\b"],
+    "exploding gradient": [r"(?i)\bgradient explosions?\b"],
 }
 
 # Concept names the chapters use; each must be defined in the glossary.
 CONCEPTS = [
     "activation function", "affine layer", "backpropagation", "batch normalization", "batch size", "bias",
-    "binary cross-entropy", "buffer", "chain rule", "class weight", "computational graph", "convex function",
-    "critical point", "cross-entropy", "data set", "dead neuron", "epoch", "feature", "gradient",
-    "gradient descent", "Hessian", "hidden layer", "hyperparameter", "initialization",
-    "internal covariate shift", "label smoothing", "layer", "layer normalization", "learning rate",
-    "likelihood", "local minimum", "logit", "loss", "maxout", "mini-batch", "model parameter",
-    "negative log-likelihood", "neuron", "numerical gradient", "overfitting", "plateau", "saddle point",
-    "sigmoid", "softmax", "sparsity", "standardization",
-    "training set", "validation set", "vanishing gradient", "weight",
-    "Adagrad", "Adam", "AdamW", "bias correction", "condition number", "data augmentation", "dropout",
-    "early stopping", "exponential moving average", "inverted dropout", "L1 regularization",
-    "L2 regularization", "learning-rate schedule", "Nesterov momentum", "proximal gradient method",
-    "regularization", "RMSProp", "SGD with momentum", "soft-thresholding", "subgradient", "warm-up",
-    "weight decay",
+    "Adagrad", "Adam", "AdamW", "bias correction", "binary cross-entropy", "buffer", "chain rule",
+    "class weight", "computational graph", "condition number", "convex function", "critical point",
+    "cross-entropy", "data augmentation", "data set", "dead neuron", "dropout", "early stopping", "eigenvalue",
+    "epoch", "exploding gradient", "exponential moving average", "feature", "gradient", "gradient descent",
+    "Hessian", "hidden layer", "hyperparameter", "initialization", "internal covariate shift",
+    "inverted dropout", "L1 regularization", "L2 regularization", "label smoothing", "layer",
+    "layer normalization", "learning rate", "learning-rate schedule", "likelihood", "local minimum", "logit",
+    "loss", "maxout", "mini-batch", "model parameter", "negative log-likelihood", "Nesterov momentum",
+    "neuron", "numerical gradient", "overfitting", "plateau", "proximal gradient method", "regularization",
+    "RMSProp", "saddle point", "SGD with momentum", "sigmoid", "soft-thresholding", "softmax", "sparsity",
+    "standardization", "subgradient", "training set", "universal approximation theorem", "validation set",
+    "vanishing gradient", "warm-up", "weight", "weight decay",
 ]
 
 

@@ -89,8 +89,18 @@ def relu_backward(dout: FloatArray, cache: ReluCache) -> FloatArray:
     Returns
     -------
     dx : ndarray, same shape and dtype as ``dout``
+
+    Notes
+    -----
+    The mask is applied by a multiplication, not ``np.where``: on a random sign pattern the
+    select is about four times slower (branch mispredictions), and a chapter times this
+    function. Adding ``0.0`` turns the ``-0.0`` of a negative ``dout`` times ``False`` into
+    ``+0.0``, the value PyTorch returns. As in PyTorch, a finite ``dout`` is never changed where
+    :math:`x > 0`; unlike PyTorch, a NaN or infinite ``dout`` where :math:`x \le 0` gives NaN.
     """
-    return np.where(cache.x > 0, dout, 0).astype(dout.dtype, copy=False)
+    dx = np.multiply(dout, cache.x > 0, dtype=dout.dtype)
+    dx += 0.0  # -0.0 -> +0.0 (in place on the new array; dout is not touched)
+    return dx
 
 
 def leaky_relu_forward(
