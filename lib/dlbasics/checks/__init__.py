@@ -8,6 +8,8 @@
 * :mod:`~dlbasics.checks.cases`: hidden tests as tables of seeded cases run through shared checks
   (``cases``, ``table``, ``check_forward``, ``check_backward``, ``check_pass`` with a ``Diagnosis``,
   ``reference_pass``, ``check_unchanged``, ``check_dtypes``);
+* :mod:`~dlbasics.checks.steps`: step functions (optimizers) run over many steps from ``state=None``
+  (``check_steps`` with a ``StepDiagnosis``, ``reference_steps``);
 * :mod:`~dlbasics.checks.references`: PyTorch's answers computed once per grading process.
 
 In a student's own Jupyter these run in the student's kernel; when a notebook is graded the test
@@ -55,6 +57,7 @@ from dlbasics.checks.cases import (
 )
 from dlbasics.checks.hints import USES_REFERENCE, Hint, Hints, hints
 from dlbasics.checks.references import torch_reference
+from dlbasics.checks.steps import StepDiagnosis, check_steps, reference_steps
 
 __all__ = [
     "EXTREME_VALUES", "FLOATS", "GRADIENT_TOLERANCE", "TOLERANCE", "USES_REFERENCE", "Case", "CheckFailed", "Diagnosis", "Hint",
@@ -62,4 +65,5 @@ __all__ = [
     "assert_shape", "assert_unchanged", "away_from_zero", "call_student", "cases", "check_backward", "check_dtypes",
     "check_forward", "check_gradient", "check_pass", "check_unchanged", "diagnose", "extremes", "fail", "hints", "no_warnings",
     "random_shape", "reference_pass", "rel_error", "table", "tolerance", "torch_reference",
+    "StepDiagnosis", "check_steps", "reference_steps",
 ]
