@@ -19,6 +19,7 @@ from dlbasics.checks import (
     Diagnosis,
     Hint,
     ReferenceUsed,
+    StepDiagnosis,
     assert_close,
     assert_dtype,
     assert_entrywise_close,
@@ -32,6 +33,7 @@ from dlbasics.checks import (
     check_forward,
     check_gradient,
     check_pass,
+    check_steps,
     check_unchanged,
     diagnose,
     extremes,
@@ -41,7 +43,9 @@ from dlbasics.checks import (
     reference_call,
     reference_pass,
     rounding,
+    reference_steps,
 )
+from dlbasics.checks.steps import is_plain
 from tests.chapters import ROOT, chapters
 
 
@@ -474,3 +478,126 @@ def test_rounding_lets_an_honest_float32_formula_through_and_nothing_else() -> N
     with pytest.raises(CheckFailed, match=r"entry \(0, 1\) is -69.07"):
         check_call(log_of_clipped_softmax, {"logits": big}, reference_call(losses.log_softmax, (big,)),
                    returns=["log_probs"], name="clipped", diagnosis=exact, atol=rounding(big))
+# --------------------------------------------------------------------------- step functions (optimizers)
+
+def _adam_in_place_state(w: np.ndarray, dw: np.ndarray, state: Any = None, **hyper: Any) -> tuple[np.ndarray, Any]:
+    """Right iterates, but the averages are updated in the arrays of the state it was given."""
+    from dlbasics.optim import adam_step
+
+    new_w, new = adam_step(w, dw, None if state is None else state["nt"], **hyper)
+    if state is None:
+        return new_w, {"nt": new}
+    state["nt"].exp_avg[...] = new.exp_avg
+    return new_w, {"nt": new}
+
+
+class _OwnState:
+    """A state of the student's own class (not plain data): only making a step again can check it."""
+
+    def __init__(self, buf: np.ndarray) -> None:
+        self.buf = buf
+
+
+def _momentum_own_state_in_place(w: np.ndarray, dw: np.ndarray, state: Any = None, *, lr: float,
+                                 momentum: float = 0.9) -> tuple[np.ndarray, Any]:
+    if state is None:
+        state = _OwnState(dw.copy())
+    else:
+        state.buf *= momentum
+        state.buf += dw
+    return w - lr * state.buf, state
+
+
+def _momentum_own_state(w: np.ndarray, dw: np.ndarray, state: Any = None, *, lr: float,
+                        momentum: float = 0.9) -> tuple[np.ndarray, Any]:
+    buf = dw.copy() if state is None else momentum * state.buf + dw
+    return w - lr * buf, _OwnState(buf)
+
+
+def _sgd_in_place(w: np.ndarray, dw: np.ndarray, state: Any = None, *, lr: float) -> tuple[np.ndarray, None]:
+    w -= lr * dw
+    return w, None
+
+
+def _adam_upcast(w: np.ndarray, dw: np.ndarray, state: Any = None, **hyper: Any) -> tuple[np.ndarray, Any]:
+    from dlbasics.optim import adam_step
+
+    new_w, new = adam_step(w, dw, state, **hyper)
+    return new_w.astype(np.float64), new
+
+
+def _adagrad_eps_outside(w: np.ndarray, dw: np.ndarray, state: Any = None, *, lr: float = 1e-2,
+                         eps: float = 1e-10) -> tuple[np.ndarray, Any]:
+    g_sum = dw * dw if state is None else state + dw * dw
+    return w - lr * (dw / np.sqrt(g_sum) + eps), g_sum
+
+
+def test_step_checks_accept_a_reference_and_its_gradients_at_the_iterates() -> None:
+    from dlbasics.optim import adam_step, momentum_step
+
+    table = cases(range(2), lambda rng: {"w0": rng.standard_normal((2, 3)), "grads": rng.standard_normal((5, 2, 3))})
+    everything = StepDiagnosis(**{k: Hint(k, k, "s") for k in ("values", "warns", "modifies", "modifies_state",
+                                                                "dtype", "finite")})
+    for case in table:
+        for dtype in (np.float64, np.float32):
+            c = case.cast(dtype)
+            expected = reference_steps(adam_step, c["w0"], c["grads"], kwargs={"lr": 0.1})
+            assert expected.shape == (6, 2, 3) and expected.dtype == np.float64
+            traj = check_steps(adam_step, c["w0"], c["grads"], expected, kwargs={"lr": 0.1}, name=str(c),
+                               diagnosis=everything)
+            assert traj.shape == (6, 2, 3) and traj.dtype == dtype
+    # gradients at the iterates, a learning rate per step, and a state of the student's own class
+    a, target = np.array([1.0, 3.0]), np.array([0.5, -1.0])
+    lrs = [0.1, 0.2, 0.05, 0.1]
+    expected = reference_steps(momentum_step, np.zeros(2), lambda w, t: a * (w - target), steps=4, lrs=lrs,
+                               kwargs={"momentum": 0.5})
+    w, state, manual = np.zeros(2), None, [np.zeros(2)]
+    for lr in lrs:
+        w, state = momentum_step(w, a * (w - target), state, lr=lr, momentum=0.5)
+        manual.append(w)
+    assert np.array_equal(expected, np.stack(manual))
+    check_steps(_momentum_own_state, np.zeros(2), lambda w, t: a * (w - target), expected, steps=4, lrs=lrs,
+                kwargs={"momentum": 0.5}, name="own state", diagnosis=everything)
+
+
+@pytest.mark.parametrize(("step", "dtype", "misconception"), [
+    (_sgd_in_place, np.float64, "modifies"),
+    (_adam_in_place_state, np.float64, "modifies_state"),
+    (_momentum_own_state_in_place, np.float64, "modifies_state"),
+    (_adam_upcast, np.float32, "dtype"),
+])
+def test_step_checks_name_the_most_specific_misconception(step: Any, dtype: Any, misconception: str) -> None:
+    diagnosis = StepDiagnosis(**{k: Hint(k, k, "s") for k in ("values", "warns", "modifies", "modifies_state",
+                                                               "dtype", "finite")})
+    w0 = np.array([1.0, -2.0, 0.5], dtype=dtype)
+    grads = np.array([[1.0, 2.0, -1.0]] * 3, dtype=dtype)
+    with pytest.raises(CheckFailed) as err:
+        check_steps(step, w0, grads, None, kwargs={"lr": 0.1}, name="probe", diagnosis=diagnosis)
+    assert err.value.misconception == misconception, str(err.value)
+
+
+def test_step_checks_report_the_first_wrong_step_warnings_and_results_that_are_not_pairs() -> None:
+    from dlbasics.optim import adagrad_step, sgd_step
+
+    hyper = {"lr": 0.1, "eps": 1e-3}
+    expected = reference_steps(adagrad_step, np.ones(2), np.array([[1.0, -1.0]] * 3), kwargs=hyper)
+    with pytest.raises(CheckFailed, match=r"(?s)w after step 1 of 3 \(probe\).*\[misconception: values\]"):
+        check_steps(_adagrad_eps_outside, np.ones(2), np.array([[1.0, -1.0]] * 3), expected, kwargs=hyper,
+                    name="probe", diagnosis=StepDiagnosis(values=Hint("values", "v", "s")))
+    zeros = np.zeros((2, 2))
+    with pytest.raises(CheckFailed, match="RuntimeWarning") as err:
+        check_steps(_adagrad_eps_outside, np.ones(2), zeros, None, name="zero gradients",
+                    diagnosis=StepDiagnosis(warns=Hint("warns", "w", "s"), finite=Hint("finite", "f", "s")))
+    assert err.value.misconception == "warns"
+    with pytest.raises(CheckFailed, match=r"expected a pair \(new_w, new_state\)"):
+        check_steps(lambda w, dw, state, lr: w - lr * dw, np.ones(2), zeros, None, kwargs={"lr": 0.1}, name="pair",
+                    diagnosis=StepDiagnosis(values=Hint("values", "v", "s")))
+    check_steps(sgd_step, np.ones(2), zeros, np.ones((3, 2)), kwargs={"lr": 0.1}, name="no hint for modifies",
+                diagnosis=StepDiagnosis(values=Hint("values", "v", "s")))
+
+
+def test_plain_data_is_what_travels_as_data() -> None:
+    assert is_plain({"step": 3, "m": np.ones(2), "pair": (1.0, [np.float32(2.0), None])})
+    assert not is_plain(_OwnState(np.ones(2)))
+    assert not is_plain({"nt": ref.SigmoidCache(out=np.ones(2))})  # a NamedTuple is the student's own class
+    assert not is_plain(np.array([object()]))

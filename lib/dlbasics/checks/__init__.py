@@ -10,6 +10,8 @@
   ``reference_pass``, ``check_unchanged``, ``check_dtypes``);
 * :mod:`~dlbasics.checks.calls`: the same for functions that return their results directly, without a cache
   (a loss with its gradient, a softmax): ``check_call``, ``reference_call``, ``rounding``;
+* :mod:`~dlbasics.checks.steps`: step functions (optimizers) run over many steps from ``state=None``
+  (``check_steps`` with a ``StepDiagnosis``, ``reference_steps``);
 * :mod:`~dlbasics.checks.references`: PyTorch's answers computed once per grading process.
 
 In a student's own Jupyter these run in the student's kernel; when a notebook is graded the test
@@ -58,11 +60,14 @@ from dlbasics.checks.cases import (
 )
 from dlbasics.checks.hints import USES_REFERENCE, Hint, Hints, hints
 from dlbasics.checks.references import torch_reference
+from dlbasics.checks.steps import StepDiagnosis, check_steps, reference_steps
 
 __all__ = [
-    "EXTREME_VALUES", "FLOATS", "GRADIENT_TOLERANCE", "TOLERANCE", "USES_REFERENCE", "Case", "CheckFailed", "Diagnosis", "Hint",
-    "HintLike", "Hints", "ReferenceUsed", "assert_close", "assert_dtype", "assert_entrywise_close", "assert_finite",
-    "assert_shape", "assert_unchanged", "away_from_zero", "call_student", "cases", "check_backward", "check_call", "check_dtypes",
-    "check_forward", "check_gradient", "check_pass", "check_unchanged", "diagnose", "extremes", "fail", "hints", "no_warnings",
-    "random_shape", "reference_call", "reference_pass", "rel_error", "rounding", "table", "tolerance", "torch_reference",
+    "assert_close", "assert_dtype", "assert_entrywise_close", "assert_finite", "assert_shape",
+    "assert_unchanged", "away_from_zero", "call_student", "Case", "cases", "check_backward", "check_call",
+    "check_dtypes", "check_forward", "check_gradient", "check_pass", "check_steps", "check_unchanged",
+    "CheckFailed", "diagnose", "Diagnosis", "EXTREME_VALUES", "extremes", "fail", "FLOATS",
+    "GRADIENT_TOLERANCE", "Hint", "HintLike", "Hints", "hints", "no_warnings", "random_shape",
+    "reference_call", "reference_pass", "reference_steps", "ReferenceUsed", "rel_error", "rounding",
+    "StepDiagnosis", "table", "TOLERANCE", "tolerance", "torch_reference", "USES_REFERENCE",
 ]
