@@ -8,7 +8,10 @@
 * :mod:`~dlbasics.checks.cases`: hidden tests as tables of seeded cases run through shared checks
   (``cases``, ``table``, ``check_forward``, ``check_backward``, ``check_pass`` with a ``Diagnosis``,
   ``reference_pass``, ``check_unchanged``, ``check_dtypes``);
-* :mod:`~dlbasics.checks.references`: PyTorch's answers computed once per grading process.
+* :mod:`~dlbasics.checks.references`: PyTorch's answers computed once per grading process;
+* :mod:`~dlbasics.checks.mappings`: ``assert_mapping_close`` for dicts of arrays (named gradients);
+* :mod:`~dlbasics.checks.stats`: ``binomial_interval``, ``assert_binomial_count`` and ``assert_binomial_mean``
+  for random results (dropout), with a stated false-failure probability (``FALSE_FAILURE``).
 
 In a student's own Jupyter these run in the student's kernel; when a notebook is graded the test
 cells run in the grader's process, where the student's functions are proxies that call into the
@@ -54,7 +57,9 @@ from dlbasics.checks.cases import (
     tolerance,
 )
 from dlbasics.checks.hints import USES_REFERENCE, Hint, Hints, hints
+from dlbasics.checks.mappings import assert_mapping_close
 from dlbasics.checks.references import torch_reference
+from dlbasics.checks.stats import FALSE_FAILURE, assert_binomial_count, assert_binomial_mean, binomial_interval
 
 __all__ = [
     "EXTREME_VALUES", "FLOATS", "GRADIENT_TOLERANCE", "TOLERANCE", "USES_REFERENCE", "Case", "CheckFailed", "Diagnosis", "Hint",
@@ -62,4 +67,6 @@ __all__ = [
     "assert_shape", "assert_unchanged", "away_from_zero", "call_student", "cases", "check_backward", "check_dtypes",
     "check_forward", "check_gradient", "check_pass", "check_unchanged", "diagnose", "extremes", "fail", "hints", "no_warnings",
     "random_shape", "reference_pass", "rel_error", "table", "tolerance", "torch_reference",
+    # random results and dicts of arrays (ps5_regularization)
+    "FALSE_FAILURE", "assert_binomial_count", "assert_binomial_mean", "assert_mapping_close", "binomial_interval",
 ]
