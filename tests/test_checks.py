@@ -601,3 +601,63 @@ def test_plain_data_is_what_travels_as_data() -> None:
     assert not is_plain(_OwnState(np.ones(2)))
     assert not is_plain({"nt": ref.SigmoidCache(out=np.ones(2))})  # a NamedTuple is the student's own class
     assert not is_plain(np.array([object()]))
+# ------------------------------------------------------------------ random results and dicts of arrays
+@pytest.mark.parametrize(("n", "p"), [(4000, 0.25), (500, 0.85), (2000, 0.1), (30, 0.1), (12, 0.5), (1, 0.3)])
+def test_binomial_interval_is_the_exact_central_interval(n: int, p: float) -> None:
+    """Each tail outside [lo, hi] has probability at most half the false-failure probability, and no
+    narrower interval has that property (scipy's binomial distribution as the judge)."""
+    from scipy.stats import binom
+
+    from dlbasics.checks import binomial_interval
+
+    for ff in (1e-9, 1e-3, 0.2):
+        lo, hi = binomial_interval(n, p, ff)
+        assert 0 <= lo <= hi <= n
+        assert binom.cdf(lo - 1, n, p) <= ff / 2 * (1 + 1e-9) < binom.cdf(lo, n, p), (n, p, ff, lo)
+        assert binom.sf(hi, n, p) <= ff / 2 * (1 + 1e-9) < binom.sf(hi - 1, n, p), (n, p, ff, hi)
+    assert binomial_interval(50, 0.0) == (0, 0) and binomial_interval(50, 1.0) == (50, 50)
+    with pytest.raises(ValueError):
+        binomial_interval(10, 1.5)
+
+
+def test_binomial_checks_accept_random_draws_and_catch_the_wrong_probability_or_scale() -> None:
+    from dlbasics.checks import assert_binomial_count, assert_binomial_mean
+
+    hint = Hint("dropout_scale", "the scale", "s")
+    rng = np.random.default_rng(0)
+    n, p = 4000, 0.3
+    for _ in range(20):  # a correct random answer passes (each check fails it with probability < 1e-9)
+        keep = rng.random(n) >= p
+        assert_binomial_count(int(np.sum(~keep)), n, p, name="dropped")
+        assert_binomial_mean(float(np.mean(2.0 * keep / (1 - p))), n, 1 - p, 2.0, name="mean", hint=hint)
+    with pytest.raises(CheckFailed, match=r"(?s)dropped: 2800 of 4000, expected about 1200 .* below 1e-09") as err:
+        assert_binomial_count(2800, n, p, name="dropped", hint=Hint("p_meaning", "", "s"))  # p taken as keep
+    assert err.value.misconception == "p_meaning"
+    with pytest.raises(CheckFailed, match=r"mean is 1\.4, expected about 2") as err:
+        assert_binomial_mean(1.4, n, 1 - p, 2.0, name="mean", hint=hint)  # kept entries not rescaled
+    assert err.value.misconception == "dropout_scale"
+    assert_binomial_mean(-2.0 * (1 + 1e-7), n, 1 - p, -2.0, name="mean", rtol=1e-6)  # a negative value, rounding
+
+
+def test_assert_mapping_close_checks_the_structure_then_the_values() -> None:
+    from dlbasics.checks import assert_mapping_close
+
+    expected = {"w1": np.ones((2, 3)), "w2": np.arange(3.0)}
+    structure, values = Hint("structure", "", "s"), Hint("values", "", "s")
+    assert_mapping_close({"w1": np.ones((2, 3)), "w2": np.arange(3.0)}, expected, rtol=1e-12, name="grads")
+    wrong = [
+        ([np.ones((2, 3)), np.arange(3.0)], "structure", "expected a dict"),
+        ({"w2": np.arange(3.0), "w1": np.ones((2, 3))}, "structure", "in this order"),
+        ({"w1": np.ones((3, 2)), "w2": np.arange(3.0)}, "structure", r"grads\['w1'\]: expected shape \(2, 3\)"),
+        ({"w1": np.ones((2, 3)), "w2": np.arange(3.0) * 2}, "values", r"grads\['w2'\]: relative error"),
+    ]
+    for actual, misconception, message in wrong:
+        with pytest.raises(CheckFailed, match=message) as err:
+            assert_mapping_close(actual, expected, rtol=1e-12, name="grads", hint=values, keys_hint=structure)
+        assert err.value.misconception == misconception
+    # on a part of the entries only: a wrong value elsewhere does not count
+    off = {"w1": np.ones((2, 3)), "w2": np.array([0.0, 1.0, 5.0])}
+    where = {"w1": np.ones((2, 3), dtype=bool), "w2": np.array([True, True, False])}
+    assert_mapping_close(off, expected, rtol=1e-12, name="grads", where=where)
+    with pytest.raises(CheckFailed, match=r"grads\['w2'\]"):
+        assert_mapping_close(off, expected, rtol=1e-12, name="grads", where={**where, "w2": ~where["w2"]})

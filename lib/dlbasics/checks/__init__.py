@@ -13,6 +13,10 @@
 * :mod:`~dlbasics.checks.steps`: step functions (optimizers) run over many steps from ``state=None``
   (``check_steps`` with a ``StepDiagnosis``, ``reference_steps``);
 * :mod:`~dlbasics.checks.references`: PyTorch's answers computed once per grading process.
+* :mod:`~dlbasics.checks.references`: PyTorch's answers computed once per grading process;
+* :mod:`~dlbasics.checks.mappings`: ``assert_mapping_close`` for dicts of arrays (named gradients);
+* :mod:`~dlbasics.checks.stats`: ``binomial_interval``, ``assert_binomial_count`` and ``assert_binomial_mean``
+  for random results (dropout), with a stated false-failure probability (``FALSE_FAILURE``).
 
 In a student's own Jupyter these run in the student's kernel; when a notebook is graded the test
 cells run in the grader's process, where the student's functions are proxies that call into the
@@ -59,15 +63,17 @@ from dlbasics.checks.cases import (
     tolerance,
 )
 from dlbasics.checks.hints import USES_REFERENCE, Hint, Hints, hints
+from dlbasics.checks.mappings import assert_mapping_close
 from dlbasics.checks.references import torch_reference
 from dlbasics.checks.steps import StepDiagnosis, check_steps, reference_steps
 
 __all__ = [
-    "assert_close", "assert_dtype", "assert_entrywise_close", "assert_finite", "assert_shape",
-    "assert_unchanged", "away_from_zero", "call_student", "Case", "cases", "check_backward", "check_call",
+    "assert_binomial_count", "assert_binomial_mean", "assert_close", "assert_dtype",
+    "assert_entrywise_close", "assert_finite", "assert_mapping_close", "assert_shape", "assert_unchanged",
+    "away_from_zero", "binomial_interval", "call_student", "Case", "cases", "check_backward", "check_call",
     "check_dtypes", "check_forward", "check_gradient", "check_pass", "check_steps", "check_unchanged",
-    "CheckFailed", "diagnose", "Diagnosis", "EXTREME_VALUES", "extremes", "fail", "FLOATS",
+    "CheckFailed", "diagnose", "Diagnosis", "EXTREME_VALUES", "extremes", "fail", "FALSE_FAILURE", "FLOATS",
     "GRADIENT_TOLERANCE", "Hint", "HintLike", "Hints", "hints", "no_warnings", "random_shape",
     "reference_call", "reference_pass", "reference_steps", "ReferenceUsed", "rel_error", "rounding",
-    "StepDiagnosis", "table", "TOLERANCE", "tolerance", "torch_reference", "USES_REFERENCE",
+    "StepDiagnosis", "table", "tolerance", "TOLERANCE", "torch_reference", "USES_REFERENCE",
 ]
