@@ -8,7 +8,8 @@
 2. Grading a synthetic class of every written chapter's assignment (chapters.yml): N submissions
    made from the reference answers, the correct alternatives and the bug-zoo variants, graded by
    `dlb grade` with one worker per CPU, sandboxed, with feedback: seconds per submission, and what
-   a call from a test cell into a student's kernel costs (the proxy's round trip).
+   a call from a test cell into a student's kernel costs (the proxy's round trip), and what writing the
+   class report (report.html, canvas.csv, moodle.csv) adds.
 3. For the first assignment (``--compare``, on by default): the same class with one worker, without
    the sandbox and without feedback, and by stock nbgrader over the same submissions
    (`nbgrader autograde`: test cells in the student's kernel, no sandbox; and
@@ -157,13 +158,17 @@ def main() -> int:
             dlb_s, run = dlb("dlb-all-workers", workers=workers)
             calls = getattr(run, "calls", 0)
             ms_per_call = 1000 * getattr(run, "call_seconds", 0.0) / calls if calls else 0.0
+            report_s = float(getattr(run, "report_seconds", 0.0))
             row: dict[str, object] = {
                 "students": n, "workers": workers, "dlb_grade_total_s": round(dlb_s, 1),
                 "dlb_grade_per_submission_s": round(dlb_s / n, 2), "calls_into_kernels": calls,
                 "ms_per_call": round(ms_per_call, 2),
+                # the class report and LMS files, written after grades.csv (included in the total)
+                "report_s": round(report_s, 2), "report_share_of_total": round(report_s / dlb_s, 3),
             }
             print(f"{assignment}: dlb grade, {workers} workers, sandboxed, with feedback: {dlb_s:.1f} s, "
-                  f"{dlb_s / n:.2f} s per submission; {calls} calls into kernels, {ms_per_call:.2f} ms each")
+                  f"{dlb_s / n:.2f} s per submission; {calls} calls into kernels, {ms_per_call:.2f} ms each; "
+                  f"class report {report_s:.1f} s ({100 * report_s / dlb_s:.1f}% of the total)")
             if args.compare and k == 0:
                 serial_s, _ = dlb("dlb-1-worker", workers=1)
                 nosandbox_s, _ = dlb("dlb-all-workers-no-sandbox", workers=workers, sandbox="off")

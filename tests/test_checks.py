@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import dlbasics.activations as ref
+import dlbasics.losses as losses
 from dlbasics.activations import relu_backward, relu_forward
 from dlbasics.checks import (
     USES_REFERENCE,
@@ -18,6 +19,7 @@ from dlbasics.checks import (
     Diagnosis,
     Hint,
     ReferenceUsed,
+    StepDiagnosis,
     assert_close,
     assert_dtype,
     assert_entrywise_close,
@@ -27,17 +29,23 @@ from dlbasics.checks import (
     call_student,
     cases,
     check_backward,
+    check_call,
     check_forward,
     check_gradient,
     check_pass,
+    check_steps,
     check_unchanged,
     diagnose,
     extremes,
     hints,
     no_warnings,
     random_shape,
+    reference_call,
     reference_pass,
+    rounding,
+    reference_steps,
 )
+from dlbasics.checks.steps import is_plain
 from tests.chapters import ROOT, chapters
 
 
@@ -297,6 +305,362 @@ def test_misconceptions_name_real_sections_and_show_no_code(assignment: str) -> 
         assert not re.search(r"np\.|\w\(.*\)|\[\w+\]|==|\+=|\*=", h.text), (
             f"{assignment} {h.id}: a hint names the misconception in words, without code: {h.text!r}")
 
+
+def test_check_pass_and_check_backward_take_forward_passes_with_extra_results() -> None:
+    """A forward pass may return more than (out, cache): batch normalization also returns its new running
+    statistics. ``extra`` names them; check_pass compares them after ``out`` (also with no backward pass at all),
+    and check_backward differentiates ``out`` only."""
+    import dlbasics.normalization as norm
+
+    rng = np.random.default_rng(0)
+    args = {"x": rng.standard_normal((4, 3)), "gamma": rng.uniform(0.5, 2.0, 3), "beta": rng.standard_normal(3),
+            "running_mean": rng.standard_normal(3), "running_var": rng.uniform(0.5, 2.0, 3)}
+    dout, kwargs, extra = rng.standard_normal((4, 3)), {"training": True}, ["new_running_mean", "new_running_var"]
+    expected = reference_pass(norm.batchnorm_forward, norm.batchnorm_backward, list(args.values()), dout, kwargs=kwargs)
+    assert len(expected) == 3 and len(expected[2]) == 2, "reference_pass returns the extra results third"
+    h = {k: Hint(k, k, "s") for k in ("values", "mean", "var", "dx", "shared", "modifies")}
+    diagnosis = Diagnosis(values=h["values"], extra=[h["mean"], h["var"]], gradients=[h["dx"], h["shared"], h["shared"]],
+                          modifies=h["modifies"])
+
+    def run(forward: Any, backward: Any = norm.batchnorm_backward) -> tuple[Any, ...]:
+        return check_pass(forward, backward, {k: v.copy() for k, v in args.items()}, dout.copy(),
+                          expected if backward is not None else (expected[0], (), expected[2]),
+                          grads=["dx", "dgamma", "dbeta"] if backward is not None else [], extra=extra, kwargs=kwargs,
+                          name="batch norm", diagnosis=diagnosis)
+
+    out, grads, (mean, var) = run(norm.batchnorm_forward)
+    assert_close(var, expected[2][1]) and assert_close(grads[0], expected[1][0])
+    assert len(run(norm.batchnorm_forward, None)[1]) == 0, "backward None: the forward pass alone"
+
+    def biased_running_var(*a: Any, **k: Any) -> tuple[Any, ...]:
+        out, cache, mean, var = norm.batchnorm_forward(*a, **k)
+        return out, cache, mean, var * 0.75
+
+    def in_place(*a: Any, **k: Any) -> tuple[Any, ...]:
+        result = norm.batchnorm_forward(*a, **k)
+        a[3][:] = result[2]
+        return result
+
+    def two_results(*a: Any, **k: Any) -> tuple[Any, ...]:
+        return tuple(norm.batchnorm_forward(*a, **k)[:2])
+
+    for forward, backward, misconception in [(biased_running_var, None, "var"), (biased_running_var, norm.batchnorm_backward, "var"),
+                                             (in_place, None, "modifies"), (two_results, None, "values")]:
+        with pytest.raises(CheckFailed) as err:
+            run(forward, backward)
+        assert err.value.misconception == misconception, str(err.value)
+    assert "expected the forward pass to return 4 results" in str(err.value)
+
+    check_backward(norm.batchnorm_forward, norm.batchnorm_backward, list(args.values()), dout, wrt=[0, 1, 2],
+                   names=["dx", "dgamma", "dbeta"], kwargs=kwargs, extra=extra, name="batch norm", hint=h["dx"])
+    with pytest.raises(CheckFailed, match="return 2 results") as err:
+        check_backward(norm.batchnorm_forward, norm.batchnorm_backward, list(args.values()), dout, wrt=[0],
+                       names=["dx"], kwargs=kwargs, name="batch norm without extra", hint=h["dx"])
+    assert err.value.misconception == "dx"
+# ------------------------------------------------------------------ check_call: functions without a cache
+def _ce_sum(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
+    loss, dlogits = losses.cross_entropy_loss(logits, targets)
+    return loss * len(targets), dlogits  # the sum over the examples instead of the mean
+
+
+def _ce_not_divided(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
+    loss, dlogits = losses.cross_entropy_loss(logits, targets)
+    return loss, dlogits * len(targets)
+
+
+def _ce_upcast(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
+    loss, dlogits = losses.cross_entropy_loss(logits, targets)
+    return loss, dlogits.astype(np.float64)
+
+
+def _ce_in_place(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
+    result = losses.cross_entropy_loss(logits, targets)
+    logits -= logits.max(axis=1, keepdims=True)
+    return result
+
+
+def _ce_naive(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
+    p = np.exp(logits) / np.sum(np.exp(logits), axis=1, keepdims=True)
+    rows = np.arange(len(targets))
+    return float(-np.mean(np.log(p[rows, targets]))), (p - np.eye(logits.shape[1])[targets]) / len(targets)
+
+
+def _ce_nan_gradient(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
+    loss, dlogits = losses.cross_entropy_loss(logits, targets)
+    return loss, dlogits * np.nan
+
+
+def _ce_loss_array(logits: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    loss, dlogits = losses.cross_entropy_loss(logits, targets)
+    return np.array([loss]), dlogits
+
+
+def _ce_one_hot_targets(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
+    p = losses.softmax(logits)
+    return 0.0, (p - targets) / len(targets)  # broadcasting fails: targets taken as one-hot rows
+
+
+@pytest.mark.parametrize(("fn", "dtype", "misconception"), [
+    (losses.cross_entropy_loss, np.float64, None),
+    (losses.cross_entropy_loss, np.float32, None),
+    (_ce_naive, np.float64, "warns"),
+    (_ce_in_place, np.float64, "modifies"),
+    (_ce_upcast, np.float32, "dtype"),
+    (_ce_nan_gradient, np.float64, "finite"),
+    (_ce_sum, np.float64, "values"),
+    (_ce_loss_array, np.float64, "values"),
+    (_ce_not_divided, np.float64, "gradients"),
+    (_ce_one_hot_targets, np.float64, "raises"),
+])
+def test_check_call_names_the_most_specific_misconception_first(fn: Any, dtype: Any, misconception: str | None) -> None:
+    diagnosis = Diagnosis(**{k: Hint(k, k, "s") for k in ("warns", "modifies", "dtype", "finite", "values", "gradients")})
+    logits = np.array([[1000.0, 999.0, 998.0], [0.5, -1.0, 2.0]], dtype=dtype)
+    targets = np.array([2, 0])
+    expected = reference_call(losses.cross_entropy_loss, (logits, targets))
+    assert np.ndim(expected[0]) == 0 and expected[1][0].dtype == np.float64
+
+    def run() -> None:
+        check_call(fn, {"logits": logits.copy(), "targets": targets.copy()}, expected, returns=["loss", "dlogits"],
+                   name="two examples", diagnosis=diagnosis, raises=Hint("raises", "r", "s"),
+                   atol=rounding(logits))
+
+    if misconception is None:
+        run()
+        return
+    with pytest.raises(CheckFailed) as err:
+        run()
+    assert err.value.misconception == misconception, str(err.value)
+
+
+def test_check_call_checks_a_single_value_and_a_scalar_relative_to_its_own_size() -> None:
+    logits = np.array([[1e4, -1e4, 0.0], [0.0, 1.0, 2.0]])
+    expected = reference_call(losses.log_softmax, (logits,))
+    assert expected[1] == ()
+    exact = Diagnosis(values=Hint("values", "v", "s"), finite=Hint("finite", "f", "s"), entrywise=True)
+    check_call(losses.log_softmax, {"logits": logits}, expected, returns=["log_probs"], name="exact", diagnosis=exact)
+
+    def log_of_softmax(z: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            return np.log(losses.softmax(z))
+
+    with pytest.raises(CheckFailed, match=r"log_probs \(inf\): entry \(0, 1\) is -inf") as err:
+        check_call(log_of_softmax, {"logits": logits}, expected, returns=["log_probs"], name="inf", diagnosis=exact)
+    assert err.value.misconception == "finite"
+    loss = Diagnosis(values=Hint("values", "v", "s"))
+    small = np.array([[6.0, 0.0]])
+    check_call(losses.cross_entropy_loss, {"logits": small, "targets": np.array([0])},
+               reference_call(losses.cross_entropy_loss, (small, np.array([0]))), returns=["loss", "dlogits"],
+               name="small loss", diagnosis=loss)
+    with pytest.raises(CheckFailed, match=r"got 0.002478\d*, expected 0.002475\d* \(relative error"):
+        check_call(lambda z, t: (0.0024787, None), {"logits": small, "targets": np.array([0])},
+                   (0.0024752851, [None]), returns=["loss", "dlogits"], name="small loss", diagnosis=loss)
+
+
+def test_rounding_lets_an_honest_float32_formula_through_and_nothing_else() -> None:
+    def log_softmax_via_lse(z: np.ndarray) -> np.ndarray:  # z - LSE(z): the chapter's formula, in float32
+        return z - losses.logsumexp(z)[..., None]
+
+    logits = np.array([[1000.0, 999.0, 998.0]], dtype=np.float32)
+    expected = reference_call(losses.log_softmax, (logits,))
+    exact = Diagnosis(values=Hint("values", "v", "s"), entrywise=True)
+    with pytest.raises(CheckFailed):
+        check_call(log_softmax_via_lse, {"logits": logits}, expected, returns=["log_probs"], name="f32",
+                   diagnosis=exact)
+    check_call(log_softmax_via_lse, {"logits": logits}, expected, returns=["log_probs"], name="f32", diagnosis=exact,
+               atol=rounding(logits))
+    assert rounding(logits) == pytest.approx(8 * np.finfo(np.float32).eps * 1000)
+    assert rounding(np.array([0.5, -np.inf])) == 8 * np.finfo(np.float64).eps  # at least 1, infinities ignored
+    big = np.array([[1e4, -1e4]], dtype=np.float32)
+
+    def log_of_clipped_softmax(z: np.ndarray) -> np.ndarray:  # log(max(p, 1e-30)): -69 where -2e4 is right
+        return np.log(np.maximum(losses.softmax(z), np.float32(1e-30)))
+
+    with pytest.raises(CheckFailed, match=r"entry \(0, 1\) is -69.07"):
+        check_call(log_of_clipped_softmax, {"logits": big}, reference_call(losses.log_softmax, (big,)),
+                   returns=["log_probs"], name="clipped", diagnosis=exact, atol=rounding(big))
+# --------------------------------------------------------------------------- step functions (optimizers)
+
+def _adam_in_place_state(w: np.ndarray, dw: np.ndarray, state: Any = None, **hyper: Any) -> tuple[np.ndarray, Any]:
+    """Right iterates, but the averages are updated in the arrays of the state it was given."""
+    from dlbasics.optim import adam_step
+
+    new_w, new = adam_step(w, dw, None if state is None else state["nt"], **hyper)
+    if state is None:
+        return new_w, {"nt": new}
+    state["nt"].exp_avg[...] = new.exp_avg
+    return new_w, {"nt": new}
+
+
+class _OwnState:
+    """A state of the student's own class (not plain data): only making a step again can check it."""
+
+    def __init__(self, buf: np.ndarray) -> None:
+        self.buf = buf
+
+
+def _momentum_own_state_in_place(w: np.ndarray, dw: np.ndarray, state: Any = None, *, lr: float,
+                                 momentum: float = 0.9) -> tuple[np.ndarray, Any]:
+    if state is None:
+        state = _OwnState(dw.copy())
+    else:
+        state.buf *= momentum
+        state.buf += dw
+    return w - lr * state.buf, state
+
+
+def _momentum_own_state(w: np.ndarray, dw: np.ndarray, state: Any = None, *, lr: float,
+                        momentum: float = 0.9) -> tuple[np.ndarray, Any]:
+    buf = dw.copy() if state is None else momentum * state.buf + dw
+    return w - lr * buf, _OwnState(buf)
+
+
+def _sgd_in_place(w: np.ndarray, dw: np.ndarray, state: Any = None, *, lr: float) -> tuple[np.ndarray, None]:
+    w -= lr * dw
+    return w, None
+
+
+def _adam_upcast(w: np.ndarray, dw: np.ndarray, state: Any = None, **hyper: Any) -> tuple[np.ndarray, Any]:
+    from dlbasics.optim import adam_step
+
+    new_w, new = adam_step(w, dw, state, **hyper)
+    return new_w.astype(np.float64), new
+
+
+def _adagrad_eps_outside(w: np.ndarray, dw: np.ndarray, state: Any = None, *, lr: float = 1e-2,
+                         eps: float = 1e-10) -> tuple[np.ndarray, Any]:
+    g_sum = dw * dw if state is None else state + dw * dw
+    return w - lr * (dw / np.sqrt(g_sum) + eps), g_sum
+
+
+def test_step_checks_accept_a_reference_and_its_gradients_at_the_iterates() -> None:
+    from dlbasics.optim import adam_step, momentum_step
+
+    table = cases(range(2), lambda rng: {"w0": rng.standard_normal((2, 3)), "grads": rng.standard_normal((5, 2, 3))})
+    everything = StepDiagnosis(**{k: Hint(k, k, "s") for k in ("values", "warns", "modifies", "modifies_state",
+                                                                "dtype", "finite")})
+    for case in table:
+        for dtype in (np.float64, np.float32):
+            c = case.cast(dtype)
+            expected = reference_steps(adam_step, c["w0"], c["grads"], kwargs={"lr": 0.1})
+            assert expected.shape == (6, 2, 3) and expected.dtype == np.float64
+            traj = check_steps(adam_step, c["w0"], c["grads"], expected, kwargs={"lr": 0.1}, name=str(c),
+                               diagnosis=everything)
+            assert traj.shape == (6, 2, 3) and traj.dtype == dtype
+    # gradients at the iterates, a learning rate per step, and a state of the student's own class
+    a, target = np.array([1.0, 3.0]), np.array([0.5, -1.0])
+    lrs = [0.1, 0.2, 0.05, 0.1]
+    expected = reference_steps(momentum_step, np.zeros(2), lambda w, t: a * (w - target), steps=4, lrs=lrs,
+                               kwargs={"momentum": 0.5})
+    w, state, manual = np.zeros(2), None, [np.zeros(2)]
+    for lr in lrs:
+        w, state = momentum_step(w, a * (w - target), state, lr=lr, momentum=0.5)
+        manual.append(w)
+    assert np.array_equal(expected, np.stack(manual))
+    check_steps(_momentum_own_state, np.zeros(2), lambda w, t: a * (w - target), expected, steps=4, lrs=lrs,
+                kwargs={"momentum": 0.5}, name="own state", diagnosis=everything)
+
+
+@pytest.mark.parametrize(("step", "dtype", "misconception"), [
+    (_sgd_in_place, np.float64, "modifies"),
+    (_adam_in_place_state, np.float64, "modifies_state"),
+    (_momentum_own_state_in_place, np.float64, "modifies_state"),
+    (_adam_upcast, np.float32, "dtype"),
+])
+def test_step_checks_name_the_most_specific_misconception(step: Any, dtype: Any, misconception: str) -> None:
+    diagnosis = StepDiagnosis(**{k: Hint(k, k, "s") for k in ("values", "warns", "modifies", "modifies_state",
+                                                               "dtype", "finite")})
+    w0 = np.array([1.0, -2.0, 0.5], dtype=dtype)
+    grads = np.array([[1.0, 2.0, -1.0]] * 3, dtype=dtype)
+    with pytest.raises(CheckFailed) as err:
+        check_steps(step, w0, grads, None, kwargs={"lr": 0.1}, name="probe", diagnosis=diagnosis)
+    assert err.value.misconception == misconception, str(err.value)
+
+
+def test_step_checks_report_the_first_wrong_step_warnings_and_results_that_are_not_pairs() -> None:
+    from dlbasics.optim import adagrad_step, sgd_step
+
+    hyper = {"lr": 0.1, "eps": 1e-3}
+    expected = reference_steps(adagrad_step, np.ones(2), np.array([[1.0, -1.0]] * 3), kwargs=hyper)
+    with pytest.raises(CheckFailed, match=r"(?s)w after step 1 of 3 \(probe\).*\[misconception: values\]"):
+        check_steps(_adagrad_eps_outside, np.ones(2), np.array([[1.0, -1.0]] * 3), expected, kwargs=hyper,
+                    name="probe", diagnosis=StepDiagnosis(values=Hint("values", "v", "s")))
+    zeros = np.zeros((2, 2))
+    with pytest.raises(CheckFailed, match="RuntimeWarning") as err:
+        check_steps(_adagrad_eps_outside, np.ones(2), zeros, None, name="zero gradients",
+                    diagnosis=StepDiagnosis(warns=Hint("warns", "w", "s"), finite=Hint("finite", "f", "s")))
+    assert err.value.misconception == "warns"
+    with pytest.raises(CheckFailed, match=r"expected a pair \(new_w, new_state\)"):
+        check_steps(lambda w, dw, state, lr: w - lr * dw, np.ones(2), zeros, None, kwargs={"lr": 0.1}, name="pair",
+                    diagnosis=StepDiagnosis(values=Hint("values", "v", "s")))
+    check_steps(sgd_step, np.ones(2), zeros, np.ones((3, 2)), kwargs={"lr": 0.1}, name="no hint for modifies",
+                diagnosis=StepDiagnosis(values=Hint("values", "v", "s")))
+
+
+def test_plain_data_is_what_travels_as_data() -> None:
+    assert is_plain({"step": 3, "m": np.ones(2), "pair": (1.0, [np.float32(2.0), None])})
+    assert not is_plain(_OwnState(np.ones(2)))
+    assert not is_plain({"nt": ref.SigmoidCache(out=np.ones(2))})  # a NamedTuple is the student's own class
+    assert not is_plain(np.array([object()]))
+# ------------------------------------------------------------------ random results and dicts of arrays
+@pytest.mark.parametrize(("n", "p"), [(4000, 0.25), (500, 0.85), (2000, 0.1), (30, 0.1), (12, 0.5), (1, 0.3)])
+def test_binomial_interval_is_the_exact_central_interval(n: int, p: float) -> None:
+    """Each tail outside [lo, hi] has probability at most half the false-failure probability, and no
+    narrower interval has that property (scipy's binomial distribution as the judge)."""
+    from scipy.stats import binom
+
+    from dlbasics.checks import binomial_interval
+
+    for ff in (1e-9, 1e-3, 0.2):
+        lo, hi = binomial_interval(n, p, ff)
+        assert 0 <= lo <= hi <= n
+        assert binom.cdf(lo - 1, n, p) <= ff / 2 * (1 + 1e-9) < binom.cdf(lo, n, p), (n, p, ff, lo)
+        assert binom.sf(hi, n, p) <= ff / 2 * (1 + 1e-9) < binom.sf(hi - 1, n, p), (n, p, ff, hi)
+    assert binomial_interval(50, 0.0) == (0, 0) and binomial_interval(50, 1.0) == (50, 50)
+    with pytest.raises(ValueError):
+        binomial_interval(10, 1.5)
+
+
+def test_binomial_checks_accept_random_draws_and_catch_the_wrong_probability_or_scale() -> None:
+    from dlbasics.checks import assert_binomial_count, assert_binomial_mean
+
+    hint = Hint("dropout_scale", "the scale", "s")
+    rng = np.random.default_rng(0)
+    n, p = 4000, 0.3
+    for _ in range(20):  # a correct random answer passes (each check fails it with probability < 1e-9)
+        keep = rng.random(n) >= p
+        assert_binomial_count(int(np.sum(~keep)), n, p, name="dropped")
+        assert_binomial_mean(float(np.mean(2.0 * keep / (1 - p))), n, 1 - p, 2.0, name="mean", hint=hint)
+    with pytest.raises(CheckFailed, match=r"(?s)dropped: 2800 of 4000, expected about 1200 .* below 1e-09") as err:
+        assert_binomial_count(2800, n, p, name="dropped", hint=Hint("p_meaning", "", "s"))  # p taken as keep
+    assert err.value.misconception == "p_meaning"
+    with pytest.raises(CheckFailed, match=r"mean is 1\.4, expected about 2") as err:
+        assert_binomial_mean(1.4, n, 1 - p, 2.0, name="mean", hint=hint)  # kept entries not rescaled
+    assert err.value.misconception == "dropout_scale"
+    assert_binomial_mean(-2.0 * (1 + 1e-7), n, 1 - p, -2.0, name="mean", rtol=1e-6)  # a negative value, rounding
+
+
+def test_assert_mapping_close_checks_the_structure_then_the_values() -> None:
+    from dlbasics.checks import assert_mapping_close
+
+    expected = {"w1": np.ones((2, 3)), "w2": np.arange(3.0)}
+    structure, values = Hint("structure", "", "s"), Hint("values", "", "s")
+    assert_mapping_close({"w1": np.ones((2, 3)), "w2": np.arange(3.0)}, expected, rtol=1e-12, name="grads")
+    wrong = [
+        ([np.ones((2, 3)), np.arange(3.0)], "structure", "expected a dict"),
+        ({"w2": np.arange(3.0), "w1": np.ones((2, 3))}, "structure", "in this order"),
+        ({"w1": np.ones((3, 2)), "w2": np.arange(3.0)}, "structure", r"grads\['w1'\]: expected shape \(2, 3\)"),
+        ({"w1": np.ones((2, 3)), "w2": np.arange(3.0) * 2}, "values", r"grads\['w2'\]: relative error"),
+    ]
+    for actual, misconception, message in wrong:
+        with pytest.raises(CheckFailed, match=message) as err:
+            assert_mapping_close(actual, expected, rtol=1e-12, name="grads", hint=values, keys_hint=structure)
+        assert err.value.misconception == misconception
+    # on a part of the entries only: a wrong value elsewhere does not count
+    off = {"w1": np.ones((2, 3)), "w2": np.array([0.0, 1.0, 5.0])}
+    where = {"w1": np.ones((2, 3), dtype=bool), "w2": np.array([True, True, False])}
+    assert_mapping_close(off, expected, rtol=1e-12, name="grads", where=where)
+    with pytest.raises(CheckFailed, match=r"grads\['w2'\]"):
+        assert_mapping_close(off, expected, rtol=1e-12, name="grads", where={**where, "w2": ~where["w2"]})
 
 # ------------------------------------------------------------------- a whole classifier (chapter 7's capstone)
 

@@ -526,3 +526,34 @@ def test_a_notebook_that_sleeps_in_every_cell_is_bounded_by_its_budget(tmp_path:
     assert "time budget of 30 s was used up" in r.reason, r.reason
     assert r.score == 0, "every test cell came after the sleeping cells: none was run"
     assert seconds < 30 + 60, f"the budget bounds the notebook ({seconds:.0f} s for the whole run)"
+
+
+@pytest.mark.slow
+def test_a_students_output_never_reaches_the_instructors_terminal(tmp_path: Path) -> None:
+    """What a kernel writes to its own file descriptors goes to the student's log; student-controlled text in
+    the summary (a cell id) is escaped: no terminal escape sequence, no forged line reaches the terminal."""
+    import subprocess
+    import sys
+
+    course, source_nb, release_nb = released_course(tmp_path / "course", "ps1_foundations")
+    subs = tmp_path / "subs"
+    path = write_solution_submission(source_nb, release_nb, subs / "mallory.ipynb")
+    nb = nbformat.read(str(path), as_version=4)
+    setup = next(i for i, c in enumerate(nb.cells) if gid(c) == "setup")
+    forged = "\\x1b]0;owned\\x07\\x1b[2J\\rmallory: could not be graded: plagiarism detected\\n"
+    nb.cells.insert(setup + 1, code_cell(f"import os\nos.write(2, b'{forged}')\nos.write(1, b'{forged}')"))
+    killer = code_cell("import os\nos._exit(1)")
+    killer["id"] = "x\x1b[31mred"
+    nb.cells.insert(setup + 2, killer)
+    nbformat.write(nb, str(path), version=4)
+    dlb = Path(sys.executable).parent / "dlb"
+    proc = subprocess.run([str(dlb), "grade", "ps1_foundations", str(subs), "--out", str(tmp_path / "out"),
+                           "--workers", "1"], cwd=course.root, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    terminal = proc.stdout + proc.stderr
+    assert "\x1b" not in terminal and "\x07" not in terminal, "an escape sequence reached the terminal"
+    assert "plagiarism detected" not in terminal
+    assert "cell id(s) that are not valid notebook ids were replaced" in proc.stdout, proc.stdout
+    assert "killed the Python kernel" in proc.stdout, "the notebook was graded as far as it could be"
+    log = course.root / "grading" / "logs" / "ps1_foundations" / "mallory.log"
+    assert "plagiarism detected" in log.read_text(encoding="utf-8", errors="replace")

@@ -111,6 +111,12 @@ def numgrad(f: Any, x: np.ndarray) -> np.ndarray:
     return g
 
 
+def updates_state(state: dict[str, Any], items: list[int]) -> None:
+    state["m"] = state.get("m", 0) + 1
+    state.pop("gone", None)
+    items.append(3)
+
+
 def make_predict(w: float) -> Any:
     return lambda x: (x * w > 0).astype(int)
 
@@ -122,7 +128,8 @@ def draws(rng: np.random.Generator) -> float:
 @pytest.fixture
 def channel() -> Iterator[Channel]:
     ours, theirs = socket.socketpair()
-    ns = {f.__name__: f for f in (relu_forward, relu_backward, in_place, warns, raises, numgrad, make_predict, draws)}
+    ns = {f.__name__: f for f in (relu_forward, relu_backward, in_place, warns, raises, numgrad, make_predict, draws,
+                                         updates_state)}
     t = threading.Thread(target=wire.serve, args=(ns, theirs), daemon=True)
     t.start()
     ch = Channel(ours, interrupt=lambda: None, grace=1.0)
@@ -213,3 +220,10 @@ def test_a_call_that_is_interrupted_is_a_timeout() -> None:
     with pytest.raises(CallTimeout, match="did not finish within the time limit"):
         Proxy(lambda: ch, "slow")(1)
     assert not ch.lost, "the kernel answered the interrupt: it can go on"
+
+
+def test_a_dict_or_list_argument_changed_by_the_student_changes_here_too(channel: Channel) -> None:
+    state: dict[str, Any] = {"m": 1, "gone": np.ones(2)}
+    items = [1, 2]
+    proxy(channel, "updates_state")(state, items=items)
+    assert state == {"m": 2} and items == [1, 2, 3]

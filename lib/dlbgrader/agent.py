@@ -279,6 +279,27 @@ def _error(exc: BaseException) -> dict[str, Any]:
     return {"type": type(exc).__name__, "message": str(exc)[:2000], "where": where}
 
 
+def _existing_handle(obj: Any) -> Any:
+    for hid, kept in _handles.items():
+        if kept is obj:
+            return {"$h": hid}
+    return _handle(obj)
+
+
+def _containers(request: dict[str, Any], args: Any, kwargs: Any) -> list[tuple[list[Any], Any, Any]]:
+    """The dict and list arguments, with their wire form as sent (to see afterwards whether they changed)."""
+    found: list[tuple[list[Any], Any, Any]] = []
+    sent_args = (request.get("args") or {}).get("$t", []) if isinstance(request.get("args"), dict) else []
+    for i, (value, sent) in enumerate(zip(args, sent_args)):
+        if type(value) in (dict, list):
+            found.append((["a", i], value, sent))
+    sent_kwargs = (request.get("kwargs") or {}).get("$d", []) if isinstance(request.get("kwargs"), dict) else []
+    for i, ((_, sent), value) in enumerate(zip(sent_kwargs, kwargs.values())):
+        if type(value) in (dict, list):
+            found.append((["k", i], value, sent))
+    return found
+
+
 def _call(request: dict[str, Any], namespace: dict[str, Any]) -> dict[str, Any]:
     seen: list[tuple[list[Any], Any, Any]] = []
     caught: list[Any] = []
@@ -286,6 +307,7 @@ def _call(request: dict[str, Any], namespace: dict[str, Any]) -> dict[str, Any]:
         fn = _target(request.get("target") or {}, namespace)
         args = _decode_tracked(request.get("args"), ["a"], seen)
         kwargs = _decode_tracked(request.get("kwargs"), ["k"], seen)
+        containers = _containers(request, args, kwargs)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             with np.errstate(over="warn", divide="warn", invalid="warn", under="ignore"):
@@ -299,6 +321,13 @@ def _call(request: dict[str, Any], namespace: dict[str, Any]) -> dict[str, Any]:
         reply["mutated"] = _changes(seen)
     except Exception:  # noqa: BLE001 - a student's object that cannot be compared
         reply["mutated"] = []
+    try:  # a dict or list argument whose entries were replaced (not only arrays changed in place)
+        for path, value, before in locals().get("containers", []):
+            after = to_wire(value, _existing_handle)
+            if after != before:
+                reply["mutated"].append([path, after])
+    except Exception:  # noqa: BLE001
+        pass
     reply["warnings"] = [[w.category.__name__, str(w.message)[:500]] for w in caught[:20]]
     return reply
 

@@ -6,6 +6,7 @@ Instructors::
     dlb release --all
     dlb grade ps2_activations SUBMISSIONS [--out DIR] [--force] [--no-progress]
                                          # SUBMISSIONS: a folder or a .zip; reruns regrade only what changed
+    dlb report ps2_activations [--out DIR]   # the class report again, from the gradebook
 
 Students::
 
@@ -50,10 +51,23 @@ def _grade(args: argparse.Namespace) -> int:
                           feedback=not args.no_feedback, workers=args.workers, timeout=args.timeout,
                           force=args.force, progress=args.progress)
     print(summary(results))
-    print(f"grades: {out / 'grades.csv'}")
+    print(f"grades: {out / 'grades.csv'} (for an LMS: canvas.csv, moodle.csv)")
+    if (out / "report.html").is_file():
+        print(f"class report: {out / 'report.html'}")
     if not args.no_feedback:
         print(f"feedback: {out / 'feedback'}/<student>.html")
     print(f"total {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from dlbgrader import classreport
+
+    course = Course(find_root())
+    out = Path(args.out) if args.out else course.grading_dir / "exports" / args.assignment
+    run, cells = classreport.run_from_gradebook(course, args.assignment)
+    path = classreport.write(course, args.assignment, run, cells, out)
+    print(f"class report: {path} (and canvas.csv, moodle.csv)")
     return 0
 
 
@@ -116,6 +130,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "grade unsandboxed with a warning), on (required: refuse to grade without it), off "
                         "(default: c.SandboxedKernelManager.mode in nbgrader_config.py, normally auto)")
     g.set_defaults(func=_grade)
+
+    rp = sub.add_parser(
+        "report", help="write the class report (report.html) and the LMS grade files from the gradebook",
+        description="Write report.html (scores, pass rate per test, students × tests, misconceptions, similar "
+                    "submissions, the run) and canvas.csv / moodle.csv for ASSIGNMENT's last dlb grade, from the "
+                    "gradebook and the autograded notebooks (dlb grade writes them too).")
+    rp.add_argument("assignment", metavar="ASSIGNMENT", help="assignment name, e.g. ps2_activations")
+    rp.add_argument("--out", help="output folder (default grading/exports/<assignment>; feedback links point to "
+                                  "its feedback/ folder)")
+    rp.set_defaults(func=_report)
 
     k = sub.add_parser("kernel-env", help="create the Python environment that runs students' notebooks when grading "
                                           "(NumPy, matplotlib, ipykernel; no PyTorch)")

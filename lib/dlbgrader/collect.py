@@ -259,15 +259,39 @@ def place(course: Course, assignment: str, notebook_name: str, sub: Submission, 
     return ""
 
 
+_CELL_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+
+
+def _fix_cell_ids(nb: Any, notes: list[str]) -> None:
+    used: set[str] = set()
+    bad = 0
+    for k, cell in enumerate(nb.cells):
+        cid = cell.get("id")
+        if cid is None:
+            continue
+        if not isinstance(cid, str) or not _CELL_ID.fullmatch(cid) or cid in used:
+            new = f"cell-{k}"
+            while new in used:
+                new += "x"
+            cell["id"] = new
+            bad += 1
+        used.add(cell["id"])
+    if bad:
+        notes.append(f"{bad} cell id(s) that are not valid notebook ids were replaced")
+
+
 def repair(nb: Any, release_nb: Any) -> list[str]:
     """Make ``nb`` structurally match the release before autograding; return what was changed.
 
     Test and other locked cells the student deleted are put back (from the release version, in
     their place); a duplicated test cell is dropped, so it cannot count twice; a duplicated answer
     cell stays as ordinary code (it still runs) but only the first copy is graded. nbgrader then
-    restores every test cell's source from the gradebook, so edited tests are undone too.
+    restores every test cell's source from the gradebook, so edited tests are undone too. Cell ids
+    that nbformat would reject (hand-edited: characters outside ``[A-Za-z0-9_-]``, too long, repeated)
+    are replaced, so one bad id does not make the whole notebook invalid.
     """
     notes: list[str] = []
+    _fix_cell_ids(nb, notes)
     seen: set[str] = set()
     kept = []
     for cell in nb.cells:

@@ -51,6 +51,7 @@ def _pipelines(c: Config) -> None:
     from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, GetGrades,
                                         IgnorePattern, LimitOutput, SaveAutoGrades)
 
+    from dlbgrader.diagnosis import LikelyMisconception
     from dlbgrader.execute import DrivenExecute
     from dlbgrader.feedback import SanitizeOutputs, ShortenTracebacks
 
@@ -58,7 +59,7 @@ def _pipelines(c: Config) -> None:
     c.Autograde.autograde_preprocessors = [DrivenExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                                            SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
     c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ShortenTracebacks, SanitizeOutputs,
-                                        CSSHTMLHeaderPreprocessor]
+                                        LikelyMisconception, CSSHTMLHeaderPreprocessor]
 
 
 def _ensure_env_bin_on_path() -> None:

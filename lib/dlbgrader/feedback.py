@@ -75,6 +75,7 @@ def harden_html(path: Path) -> None:
     html = path.read_text(encoding="utf-8")
     html = _SCRIPT.sub("", html)
     html = re.sub(r"<link\b[^>]*>", "", html, flags=re.I)  # stylesheets are inlined; nothing is fetched
+    html = re.sub(r"@font-face\s*\{[^}]*\}", "", html, flags=re.I)  # icon fonts the page would fetch
     meta = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
     if re.search(r"<head\b[^>]*>", html, re.I):
         html = re.sub(r"(<head\b[^>]*>)", lambda m: m.group(1) + meta, html, count=1, flags=re.I)

@@ -16,6 +16,7 @@ import dataclasses
 import multiprocessing
 import os
 import sys
+import time
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,7 @@ class _ClassRun:
         self.results: dict[str, Result] = {}
         self.notes: dict[str, str] = {}
         self.calls, self.call_seconds = 0, 0.0
+        self.t0 = time.perf_counter()
 
     def say(self, msg: str) -> None:
         if self.progress is not False:
@@ -244,4 +246,18 @@ class _ClassRun:
             sources = {r.student: f for r in ordered if r.status == "graded"
                        and (f := self._feedback_file(r.student)) is not None}
             copy_feedback(sources, self.out / "feedback")
+        self._report(ordered)
         return ordered
+
+    def _report(self, run: GradingRun) -> None:
+        """report.html, canvas.csv and moodle.csv next to grades.csv (:mod:`dlbgrader.classreport`); the
+        grades stand if the report fails."""
+        from dlbgrader import classreport
+
+        t0 = time.perf_counter()
+        try:
+            classreport.write(self.course, self.assignment, run, list(self.points.cells), self.out,
+                              wall_seconds=t0 - self.t0)
+            run.report_seconds = time.perf_counter() - t0
+        except Exception as exc:  # noqa: BLE001 - grades.csv and the feedback are written; say why there is no report
+            self.say(f"the class report could not be written: {type(exc).__name__}: {exc}")

@@ -47,6 +47,10 @@ TRIGGERS: dict[str, str] = {
     "sandbox": "the sandbox state changed ({old} -> {new})",
 }
 
+#: The grader's modules that change no grade and no feedback (what is written after grading): a change
+#: to them regrades nobody.
+REPORT_ONLY = ("cli.py", "report.py", "classreport.py", "reportpage.py", "charts.py", "similarity.py", "lms.py")
+
 _TRIGGER_WORDS = {
     "assignment": "the assignment's source", "config": "nbgrader_config.py", "timeout": "the time limit",
     "grader": "the grader's code", "checks": "the dlbasics code the tests import", "nbgrader": "nbgrader",
@@ -174,7 +178,7 @@ def fingerprint(course: Any, assignment: str, sandbox: str, kernel: str) -> dict
         "assignment": hash_tree(course.root / "solutions" / assignment),
         "config": hashlib.sha256(cfg.read_bytes()).hexdigest() if cfg and cfg.is_file() else "",
         "timeout": str(course.settings.timeout),
-        "grader": hash_tree(Path(dlbgrader.__file__).parent, suffix=".py", skip=("cli.py", "report.py")),
+        "grader": hash_tree(Path(dlbgrader.__file__).parent, suffix=".py", skip=REPORT_ONLY),
         "checks": h.hexdigest()[:16] + " " + ",".join(sorted({_short(p) for p in deps})),
         "nbgrader": str(nbgrader.__version__),
         "numpy": numpy.__version__,

@@ -58,6 +58,8 @@ class GradingRun(list[Result]):
         #: Calls from test cells into students' kernels in this run, and the time they took.
         self.calls = calls
         self.call_seconds = call_seconds
+        #: Seconds spent writing the class report and the LMS files after grading (0 if not written).
+        self.report_seconds = 0.0
 
     @property
     def regraded(self) -> list[Result]:

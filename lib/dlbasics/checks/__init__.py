@@ -8,7 +8,15 @@
 * :mod:`~dlbasics.checks.cases`: hidden tests as tables of seeded cases run through shared checks
   (``cases``, ``table``, ``check_forward``, ``check_backward``, ``check_pass`` with a ``Diagnosis``,
   ``reference_pass``, ``check_unchanged``, ``check_dtypes``);
+* :mod:`~dlbasics.checks.calls`: the same for functions that return their results directly, without a cache
+  (a loss with its gradient, a softmax): ``check_call``, ``reference_call``, ``rounding``;
+* :mod:`~dlbasics.checks.steps`: step functions (optimizers) run over many steps from ``state=None``
+  (``check_steps`` with a ``StepDiagnosis``, ``reference_steps``);
+* :mod:`~dlbasics.checks.references`: PyTorch's answers computed once per grading process.
 * :mod:`~dlbasics.checks.references`: PyTorch's answers computed once per grading process;
+* :mod:`~dlbasics.checks.mappings`: ``assert_mapping_close`` for dicts of arrays (named gradients);
+* :mod:`~dlbasics.checks.stats`: ``binomial_interval``, ``assert_binomial_count`` and ``assert_binomial_mean``
+  for random results (dropout), with a stated false-failure probability (``FALSE_FAILURE``);
 * :mod:`~dlbasics.checks.classifier`: a whole classifier trained by the student's code, once per split
   (``digits_split``, ``trained``, ``check_predictions``, ``check_accuracy`` with a ``ClassifierDiagnosis``).
 
@@ -35,6 +43,7 @@ from dlbasics.checks.asserts import (
     no_warnings,
     rel_error,
 )
+from dlbasics.checks.calls import check_call, reference_call, rounding
 from dlbasics.checks.cases import (
     FLOATS,
     GRADIENT_TOLERANCE,
@@ -65,13 +74,18 @@ from dlbasics.checks.classifier import (
     trained,
 )
 from dlbasics.checks.hints import USES_REFERENCE, Hint, Hints, hints
+from dlbasics.checks.mappings import assert_mapping_close
 from dlbasics.checks.references import torch_reference
+from dlbasics.checks.steps import StepDiagnosis, check_steps, reference_steps
 
 __all__ = [
-    "EXTREME_VALUES", "FLOATS", "GRADIENT_TOLERANCE", "TOLERANCE", "USES_REFERENCE", "Case", "CheckFailed", "Diagnosis", "Hint",
-    "HintLike", "Hints", "ReferenceUsed", "assert_close", "assert_dtype", "assert_entrywise_close", "assert_finite",
-    "assert_shape", "assert_unchanged", "away_from_zero", "call_student", "cases", "check_backward", "check_dtypes",
-    "check_forward", "check_gradient", "check_pass", "check_unchanged", "diagnose", "extremes", "fail", "hints", "no_warnings",
-    "random_shape", "reference_pass", "rel_error", "table", "tolerance", "torch_reference",
+    "assert_binomial_count", "assert_binomial_mean", "assert_close", "assert_dtype",
+    "assert_entrywise_close", "assert_finite", "assert_mapping_close", "assert_shape", "assert_unchanged",
+    "away_from_zero", "binomial_interval", "call_student", "Case", "cases", "check_backward", "check_call",
+    "check_dtypes", "check_forward", "check_gradient", "check_pass", "check_steps", "check_unchanged",
+    "CheckFailed", "diagnose", "Diagnosis", "EXTREME_VALUES", "extremes", "fail", "FALSE_FAILURE", "FLOATS",
+    "GRADIENT_TOLERANCE", "Hint", "HintLike", "Hints", "hints", "no_warnings", "random_shape",
+    "reference_call", "reference_pass", "reference_steps", "ReferenceUsed", "rel_error", "rounding",
+    "StepDiagnosis", "table", "tolerance", "TOLERANCE", "torch_reference", "USES_REFERENCE",
     "ClassifierDiagnosis", "Split", "Trained", "check_accuracy", "check_predictions", "digits_split", "trained",
 ]

@@ -198,6 +198,16 @@ def _per_gradient(hint: GradientHints, n: int) -> list[HintLike]:
     return list(hint)
 
 
+def _unpack(result: Any, extra: Sequence[str], name: str, hint: HintLike) -> tuple[Any, Any, tuple[Any, ...]]:
+    """A forward pass's ``(out, cache, *extra)`` as ``(out, cache, extras)``."""
+    n = 2 + len(extra)
+    if not isinstance(result, (tuple, list)) or len(result) != n:
+        got = f"{len(result)} results" if isinstance(result, (tuple, list)) else type(result).__name__
+        raise fail(f"{name}: expected the forward pass to return {n} results ({', '.join(['out', 'cache', *extra])}), "
+                   f"got {got}", hint)
+    return result[0], result[1], tuple(result[2:])
+
+
 def _as_tuple(grads: Any, n: int, names: Sequence[str], name: str, hint: HintLike) -> tuple[Any, ...]:
     if n == 1 and not isinstance(grads, tuple):
         grads = (grads,)
@@ -209,17 +219,20 @@ def _as_tuple(grads: Any, n: int, names: Sequence[str], name: str, hint: HintLik
 
 def check_backward(forward: Callable[..., Any], backward: Callable[..., Any], args: Sequence[Any], dout: Any, *,
                    wrt: Sequence[int], names: Sequence[str], name: str, hint: GradientHints,
-                   kwargs: dict[str, Any] | None = None, tol: float = GRADIENT_TOLERANCE) -> Any:
+                   kwargs: dict[str, Any] | None = None, tol: float = GRADIENT_TOLERANCE,
+                   extra: Sequence[str] = ()) -> Any:
     """The student's ``backward(dout, cache)`` against central differences of ``sum(forward(*args)[0] * dout)``
     with respect to each argument in ``wrt`` (float64); returns the student's gradients.
 
     ``backward`` returns one gradient (``wrt`` of length 1) or a tuple with one per entry of ``wrt``;
     ``names`` labels them in messages (``["dx", "dw", "db"]``). ``hint`` is one hint, or one per
-    gradient (the first one also covers the calls themselves)."""
+    gradient (the first one also covers the calls themselves). ``extra`` names what the forward pass
+    returns after its cache, if anything (batch normalization's new running statistics): the forward
+    pass returns ``(out, cache, *extra)``; those results are not compared here."""
     kwargs = dict(kwargs or {})
     hints_ = _per_gradient(hint, len(wrt))
     with diagnose(hints_[0], name=_label(forward)):
-        _, cache = call_student(forward, *[_copy(a) for a in args], **kwargs)
+        _, cache, _ = _unpack(call_student(forward, *[_copy(a) for a in args], **kwargs), extra, name, hints_[0])
     with diagnose(hints_[0], name=_label(backward)):
         grads = _as_tuple(call_student(backward, _copy(dout), cache), len(wrt), names, name, hints_[0])
     for k, (pos, label) in enumerate(zip(wrt, names)):
@@ -270,10 +283,13 @@ class Diagnosis:
     each relative to its own size, if ``entrywise``), ``gradients`` (one hint, or one per gradient;
     away from the kinks) and ``kink`` (the first gradient at the kinks, where the derivative is a
     convention). An exception raised by the forward pass is reported with ``values`` (or the first
-    gradient's hint), one raised by the backward pass with the first gradient's hint."""
+    gradient's hint), one raised by the backward pass with the first gradient's hint. ``extra``: one
+    hint, or one per extra result of the forward pass (:func:`check_pass`'s ``extra``), compared after
+    ``values`` and before the gradients (None: not compared)."""
 
     values: HintLike = None
     gradients: GradientHints = None
+    extra: GradientHints = None
     warns: HintLike = None
     modifies: HintLike = None
     dtype: HintLike = None
@@ -283,11 +299,14 @@ class Diagnosis:
 
 
 def reference_pass(forward: Callable[..., Any], backward: Callable[..., Any], args: Sequence[Any], dout: Any, *,
-                   kwargs: dict[str, Any] | None = None) -> tuple[Any, tuple[Any, ...]]:
-    """A reference's forward output and gradients, computed in float64 (for :func:`check_pass`)."""
-    out, cache = forward(*[_float64(a) for a in args], **dict(kwargs or {}))
+                   kwargs: dict[str, Any] | None = None) -> tuple[Any, ...]:
+    """A reference's forward output and gradients, computed in float64 (for :func:`check_pass`):
+    ``(out, gradients)``, or ``(out, gradients, extras)`` for a forward pass that returns
+    ``(out, cache, *extras)``."""
+    out, cache, *extras = forward(*[_float64(a) for a in args], **dict(kwargs or {}))
     grads = backward(_float64(dout), cache)
-    return out, grads if isinstance(grads, tuple) else (grads,)
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    return (out, grads, tuple(extras)) if extras else (out, grads)
 
 
 def _masked(a: Any, mask: Any) -> Any:
@@ -295,9 +314,9 @@ def _masked(a: Any, mask: Any) -> Any:
     return arr[mask] if mask is not None and arr.shape == np.shape(mask) else arr
 
 
-def check_pass(forward: Callable[..., Any], backward: Callable[..., Any], args: Mapping[str, Any], dout: Any,
-               expected: tuple[Any, Sequence[Any]], *, grads: Sequence[str], name: str, diagnosis: Diagnosis,
-               kwargs: dict[str, Any] | None = None, kinks: Any = None) -> tuple[Any, tuple[Any, ...]]:
+def check_pass(forward: Callable[..., Any], backward: Callable[..., Any] | None, args: Mapping[str, Any], dout: Any,
+               expected: tuple[Any, ...], *, grads: Sequence[str], name: str, diagnosis: Diagnosis,
+               kwargs: dict[str, Any] | None = None, kinks: Any = None, extra: Sequence[str] = ()) -> tuple[Any, ...]:
     """Run the student's ``forward(*args)`` and ``backward(dout, cache)`` once and check the results,
     in the order :class:`Diagnosis` gives; return ``(out, gradients)``.
 
@@ -307,34 +326,49 @@ def check_pass(forward: Callable[..., Any], backward: Callable[..., Any], args: 
     names the gradients. ``kinks`` is a boolean mask over the first input: where it is True the first
     gradient is a convention, compared only under ``diagnosis.kink``. Tolerances follow the dtype of the
     first float input (:data:`TOLERANCE`); entrywise comparisons let values below the dtype's smallest
-    normal number come out as 0."""
+    normal number come out as 0.
+
+    ``backward`` None: the forward pass alone (``grads`` empty; ``dout`` is not used). ``extra`` names
+    what the forward pass returns after its cache (batch normalization's new running statistics): it
+    returns ``(out, cache, *extra)``, ``expected`` is ``(out, (gradient, ...), (extra value, ...))``
+    (an entry None: not compared), and ``diagnosis.extra`` gives their hints; they are checked like
+    ``out`` (dtype, finiteness, values), after it. Returns ``(out, gradients, extras)`` then."""
     kwargs = dict(kwargs or {})
     names = list(args)
     inputs = [args[n] for n in names]
-    before = [_copy(a) for a in inputs] + [_copy(dout)]
+    if backward is None:
+        grads = []
+    else:
+        names, inputs = names + ["dout"], inputs + [dout]
+    before = [_copy(a) for a in inputs]
     dtype = _first_float_dtype(inputs)
     tol = tolerance(dtype)
-    grad_hints = _per_gradient(diagnosis.gradients, len(grads))
+    grad_hints = _per_gradient(diagnosis.gradients, len(grads)) if backward is not None else []
+    extra_hints = _per_gradient(diagnosis.extra, len(extra))
     first_grad_hint = next((h for h in grad_hints if h is not None), None)
     forward_hint = diagnosis.values if diagnosis.values is not None else first_grad_hint
     backward_hint = first_grad_hint if first_grad_hint is not None else diagnosis.values
-    watch = (no_warnings(name=f"{_label(forward)} / {_label(backward)}, {name}", hint=diagnosis.warns)
+    labels = _label(forward) if backward is None else f"{_label(forward)} / {_label(backward)}"
+    watch = (no_warnings(name=f"{labels}, {name}", hint=diagnosis.warns)
              if diagnosis.warns is not None else contextlib.nullcontext())
     with watch:
         with diagnose(forward_hint, name=_label(forward)):
-            result = call_student(forward, *inputs, **kwargs)
-            out, cache = result
-        with diagnose(backward_hint, name=_label(backward)):
-            got = _as_tuple(call_student(backward, dout, cache), len(grads), grads, name, backward_hint)
+            out, cache, extras = _unpack(call_student(forward, *inputs[:len(args)], **kwargs), extra, name,
+                                         forward_hint)
+        got: tuple[Any, ...] = ()
+        if backward is not None:
+            with diagnose(backward_hint, name=_label(backward)):
+                got = _as_tuple(call_student(backward, dout, cache), len(grads), grads, name, backward_hint)
     if diagnosis.modifies is not None:
-        for label, b, a in zip(names + ["dout"], before, inputs + [dout]):
+        for label, b, a in zip(names, before, inputs):
             _assert_same_bits(b, a, name=f"{label} ({name})", hint=diagnosis.modifies)
-    results = {"out": out, **dict(zip(grads, got))}
+    results = {"out": out, **dict(zip(extra, extras)), **dict(zip(grads, got))}
     if diagnosis.dtype is not None:
         check_dtypes(results, dtype, name=name, hint=diagnosis.dtype)
     exp_out, exp_grads = expected[0], list(expected[1])
+    exp_extras = list(expected[2]) if len(expected) > 2 else [None] * len(extra)
     if diagnosis.finite is not None:
-        for (label, value), exp in zip(results.items(), [exp_out, *exp_grads]):
+        for (label, value), exp in zip(results.items(), [exp_out, *exp_extras, *exp_grads]):
             finite = None if exp is None else np.isfinite(np.asarray(exp, dtype=np.float64))
             assert_finite(value, name=f"{label} ({name})", hint=diagnosis.finite, where=finite)
     if diagnosis.values is not None and exp_out is not None:
@@ -345,6 +379,12 @@ def check_pass(forward: Callable[..., Any], backward: Callable[..., Any], args: 
                                    hint=diagnosis.values)
         else:
             assert_close(out, exp_out, rtol=tol, name=f"out ({name})", hint=diagnosis.values)
+    for label, value, exp, hint in zip(extra, extras, exp_extras, extra_hints):
+        if hint is None or exp is None:
+            continue
+        exp = np.asarray(exp)
+        assert_shape(value, exp.shape, name=f"{label} ({name})", hint=hint)
+        assert_close(value, exp, rtol=tol, name=f"{label} ({name})", hint=hint)
     mask = None if kinks is None else ~np.asarray(kinks, dtype=bool)
     for k, (label, value, exp, hint) in enumerate(zip(grads, got, exp_grads, grad_hints)):
         if hint is None or exp is None:
@@ -359,4 +399,4 @@ def check_pass(forward: Callable[..., Any], backward: Callable[..., Any], args: 
         if at.any():
             assert_close(_masked(got[0], at), _masked(exp_grads[0], at), rtol=tol,
                          name=f"{grads[0]} at the kinks ({name})", hint=diagnosis.kink)
-    return out, got
+    return (out, got, extras) if extra else (out, got)
