@@ -76,6 +76,7 @@ from dlbasics.checks.classifier import (
 from dlbasics.checks.hints import USES_REFERENCE, Hint, Hints, hints
 from dlbasics.checks.mappings import assert_mapping_close
 from dlbasics.checks.references import torch_reference
+from dlbasics.checks.stats import FALSE_FAILURE, assert_binomial_count, assert_binomial_mean, binomial_interval
 from dlbasics.checks.steps import StepDiagnosis, check_steps, reference_steps
 
 __all__ = [
