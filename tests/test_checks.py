@@ -661,3 +661,10 @@ def test_assert_mapping_close_checks_the_structure_then_the_values() -> None:
     assert_mapping_close(off, expected, rtol=1e-12, name="grads", where=where)
     with pytest.raises(CheckFailed, match=r"grads\['w2'\]"):
         assert_mapping_close(off, expected, rtol=1e-12, name="grads", where={**where, "w2": ~where["w2"]})
+
+
+def test_every_exported_name_is_importable() -> None:
+    import dlbasics.checks as checks
+
+    missing = [name for name in checks.__all__ if not hasattr(checks, name)]
+    assert not missing, f"dlbasics.checks.__all__ lists names it does not import: {missing}"
