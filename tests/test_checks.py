@@ -781,3 +781,10 @@ def test_check_accuracy_diagnoses_a_low_accuracy_by_what_would_repair_it() -> No
         assert f"Hint: {expected}" in str(err), f"{fn.__name__}: expected the {expected} hint, got {err}"
     err = _failure(centroid_classifier, lambda f: check_accuracy(f, splits, at_least=0.99, diagnosis=CLASSIFIER))
     assert "Hint: converges" in str(err) and "below 0.99" in str(err)
+
+
+def test_every_exported_name_is_importable() -> None:
+    import dlbasics.checks as checks
+
+    missing = [name for name in checks.__all__ if not hasattr(checks, name)]
+    assert not missing, f"dlbasics.checks.__all__ lists names it does not import: {missing}"

@@ -41,11 +41,13 @@ def alternatives(assignment: str) -> list[Any]:
 
 
 class Graded:
-    def __init__(self, assignment: str, results: list[Result], csv_path: Path, course_root: Path) -> None:
+    def __init__(self, assignment: str, results: Any, csv_path: Path, course: Any) -> None:
         self.assignment = assignment
+        self.run = results
         self.by_student = {r.student: r for r in results}
         self.csv_path = csv_path
-        self.root = course_root
+        self.course = course
+        self.root = course.root
 
 
 @pytest.fixture(scope="module", params=with_bugzoo())
@@ -67,7 +69,7 @@ def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         write_solution_submission(source_nb, release_nb, subs / f"alt_{alt.name}.ipynb", replace={alt.cell: (alt.old, alt.new)})
     out = tmp / "export"
     results = grade_class(course, assignment, subs, out_dir=out, progress=False)
-    return Graded(assignment, results, out / "grades.csv", course.root)
+    return Graded(assignment, results, out / "grades.csv", course)
 
 
 @pytest.mark.slow
@@ -207,3 +209,37 @@ def test_instructor_command_grades_a_folder(tmp_path: Path) -> None:
     auto, _ = points(assignment)
     assert float(rows[0]["score"]) == sum(auto.values())
     assert (tmp_path / "out" / "feedback" / "ada.html").is_file()
+
+
+@pytest.mark.slow
+def test_bug_zoo_students_are_diagnosed_with_their_bugs_misconception(graded: Graded) -> None:
+    """The bug zoo is the test set of the diagnosis: in the class report (written by `dlb grade` next to
+    grades.csv), each bug's student is attributed to the bug's ``misconception`` (the one their failed checks
+    name most often), the reference and the correct alternatives to none, and the feedback names it."""
+    from dlbgrader import classreport, diagnosis
+    from tests.test_report import assert_page_equals_csv
+
+    zoo = bugs(graded.assignment)
+    declared = [b for b in zoo if b.misconception]
+    assert declared == zoo, f"every bug must declare its misconception: {[b.name for b in zoo if not b.misconception]}"
+    out = graded.csv_path.parent
+    rep = classreport.build(graded.course, graded.assignment, graded.run, list(graded.run.cell_max), out_dir=out)
+    wrong = []
+    for bug in declared:
+        got = rep.diagnoses.get(f"bug_{bug.name}", [])
+        if not got or got[0] != bug.misconception:
+            wrong.append(f"{bug.name}: expected {bug.misconception}, diagnosed {got or 'nothing'}")
+    assert not wrong, "\n".join(wrong)
+    right = ["reference", "renamed"] + [f"alt_{a.name}" for a in alternatives(graded.assignment)]
+    assert not [s for s in right if s in rep.diagnoses], {s: rep.diagnoses[s] for s in right if s in rep.diagnoses}
+    known = diagnosis.table(graded.assignment)
+    assert all(m.known and m.text and m.section for m in rep.misconceptions), \
+        [m.id for m in rep.misconceptions if not (m.known and m.text)]
+    assert {b.misconception for b in declared} <= set(known), "every declared misconception is in the table"
+    text = (out / "report.html").read_text(encoding="utf-8")
+    assert_page_equals_csv(text, out / "grades.csv")
+    for bug in declared:
+        row = re.search(rf'<tr data-student="bug_{re.escape(bug.name)}".*?</tr>', text, re.DOTALL)
+        assert row and f'<span class="tag">{bug.misconception}</span>' in row.group(0), bug.name
+        fb = (out / "feedback" / f"bug_{bug.name}.html").read_text(encoding="utf-8")
+        assert "Likely misconception:" in fb, f"{bug.name}: the feedback names the misconception"

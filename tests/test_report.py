@@ -341,7 +341,7 @@ def test_page_from_made_up_data_is_safe_and_equals_the_csv(tmp_path: Path) -> No
     run = GradingRun(results, cell_max=cell_max, sandboxed=True, sandbox="sandboxed (test)")
     out = tmp_path / "out"
     write_csv(out / "grades.csv", run, cells, sandboxed=True)
-    path = classreport.write(course, FAKE, run, cells, out, wall_seconds=12.5)
+    path = reportpage.write(course, FAKE, run, cells, out, wall_seconds=12.5)
     text = path.read_text(encoding="utf-8")
     assert_safe(text)
     assert_page_equals_csv(text, out / "grades.csv")
@@ -526,54 +526,5 @@ def test_report_in_a_browser(served: str) -> None:
             browser.close()
 
 
-# ------------------------------------------------------------------------------------------------
-# The bug zoo as the test set of the diagnosis.
-
-def _zoo_assignments() -> list[str]:
-    from tests.test_grading import with_bugzoo
-
-    return with_bugzoo()
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("assignment", _zoo_assignments())
-def test_bug_zoo_students_are_diagnosed_with_their_bugs_misconception(assignment: str, tmp_path: Path) -> None:
-    """A class made of the bug zoo: each bug's student is attributed to the bug's ``misconception`` (the one
-    their failed checks name most often), and the reference and the correct alternatives to none."""
-    from dlbgrader.grade import grade_class
-    from dlbgrader.synthetic import write_solution_submission
-    from tests.grading_helpers import released_course
-
-    zoo = importlib.import_module(f"tests.bugzoo.{assignment}")
-    declared = [b for b in zoo.BUGS if b.misconception]
-    if not declared:
-        pytest.skip(f"no bug of {assignment}'s zoo declares its misconception yet")
-    course, source_nb, release_nb = released_course(tmp_path / "course", assignment)
-    subs = tmp_path / "subs"
-    write_solution_submission(source_nb, release_nb, subs / "reference.ipynb")
-    alternatives = list(getattr(zoo, "ALTERNATIVES", []))
-    for bug in declared + alternatives:
-        write_solution_submission(source_nb, release_nb, subs / f"bug_{bug.name}.ipynb",
-                                  replace={bug.cell: (bug.old, bug.new)})
-    out = tmp_path / "out"
-    run = grade_class(course, assignment, subs, out_dir=out, progress=False)
-    rep = classreport.build(course, assignment, run, list(run.cell_max), out_dir=out)
-    wrong = []
-    for bug in declared:
-        got = rep.diagnoses.get(f"bug_{bug.name}", [])
-        if not got or got[0] != bug.misconception:
-            wrong.append(f"{bug.name}: expected {bug.misconception}, diagnosed {got or 'nothing'}")
-    assert not wrong, "\n".join(wrong)
-    right = ["reference"] + [f"bug_{a.name}" for a in alternatives]
-    assert not [s for s in right if s in rep.diagnoses], {s: rep.diagnoses[s] for s in right if s in rep.diagnoses}
-    known = diagnosis.table(assignment)
-    assert all(m.known and m.text and m.section for m in rep.misconceptions), \
-        [m.id for m in rep.misconceptions if not (m.known and m.text)]
-    assert {b.misconception for b in declared} <= set(known), "every declared misconception is in the table"
-    text = (out / "report.html").read_text(encoding="utf-8")
-    assert_page_equals_csv(text, out / "grades.csv")
-    for bug in declared:
-        row = re.search(rf'<tr data-student="bug_{re.escape(bug.name)}".*?</tr>', text, re.DOTALL)
-        assert row and f'<span class="tag">{bug.misconception}</span>' in row.group(0), bug.name
-        fb = (out / "feedback" / f"bug_{bug.name}.html").read_text(encoding="utf-8")
-        assert "Likely misconception:" in fb, f"{bug.name}: the feedback names the misconception"
+# The bug zoo as the test set of the diagnosis is tests/test_grading.py::test_bug_zoo_students_are_diagnosed_...
+# (it reuses the class that test grades, instead of grading the zoo a second time).

@@ -216,22 +216,6 @@ def build(course: Course, assignment: str, run: GradingRun, cells: list[str], *,
     return rep
 
 
-def write(course: Course, assignment: str, run: GradingRun, cells: list[str], out_dir: Path, *,
-          wall_seconds: float | None = None) -> Path:
-    """Write ``report.html``, ``canvas.csv`` and ``moodle.csv`` into ``out_dir``; return the report's path."""
-    from dlbgrader import lms, reportpage
-
-    rep = build(course, assignment, run, cells, out_dir=out_dir, wall_seconds=wall_seconds)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    lms.write_canvas(out_dir / "canvas.csv", assignment, run)
-    lms.write_moodle(out_dir / "moodle.csv", assignment, run)
-    path = out_dir / "report.html"
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(reportpage.render(rep), encoding="utf-8")
-    tmp.replace(path)
-    return path
-
-
 def run_from_gradebook(course: Course, assignment: str) -> tuple[GradingRun, list[str]]:
     """The last grading run of ``assignment`` as ``dlb grade`` returned it, rebuilt from the grading
     manifest (who was in the input, who could not be graded and why, the time each took, the sandbox)

@@ -61,12 +61,12 @@ def _grade(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from dlbgrader import classreport
+    from dlbgrader import classreport, reportpage
 
     course = Course(find_root())
     out = Path(args.out) if args.out else course.grading_dir / "exports" / args.assignment
     run, cells = classreport.run_from_gradebook(course, args.assignment)
-    path = classreport.write(course, args.assignment, run, cells, out)
+    path = reportpage.write(course, args.assignment, run, cells, out)
     print(f"class report: {path} (and canvas.csv, moodle.csv)")
     return 0
 

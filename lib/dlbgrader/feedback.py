@@ -82,3 +82,49 @@ def harden_html(path: Path) -> None:
     else:
         html = meta + html
     path.write_text(html, encoding="utf-8")
+
+
+class _MemoryBytecodeCache:
+    """Compiled Jinja templates kept in memory for the life of a grading process.
+
+    nbgrader builds a new HTML exporter, hence a new Jinja environment, for every student's feedback,
+    and Jinja compiles the templates again each time (about 0.4 s per student). The templates are the
+    same files for the whole run; their compiled code is keyed by name and checksum, so a changed
+    template is compiled again."""
+
+    def __init__(self) -> None:
+        import jinja2
+
+        class Cache(jinja2.BytecodeCache):
+            store: dict[str, bytes] = {}
+
+            def load_bytecode(self, bucket: Any) -> None:
+                code = self.store.get(bucket.key)
+                if code is not None:
+                    bucket.bytecode_from_string(code)
+
+            def dump_bytecode(self, bucket: Any) -> None:
+                self.store[bucket.key] = bucket.bytecode_to_string()
+
+        self.cache = Cache()
+
+
+_TEMPLATE_CACHE: list[Any] = []
+
+
+def cache_compiled_templates() -> None:
+    """Make every nbconvert exporter of this process share compiled templates (idempotent)."""
+    if _TEMPLATE_CACHE:
+        return
+    from nbconvert.exporters.templateexporter import TemplateExporter
+
+    shared = _MemoryBytecodeCache().cache
+    _TEMPLATE_CACHE.append(shared)
+    create = TemplateExporter._create_environment
+
+    def _create_environment(self: Any) -> Any:
+        env = create(self)
+        env.bytecode_cache = shared
+        return env
+
+    TemplateExporter._create_environment = _create_environment  # type: ignore[method-assign]

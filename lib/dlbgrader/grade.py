@@ -252,11 +252,11 @@ class _ClassRun:
     def _report(self, run: GradingRun) -> None:
         """report.html, canvas.csv and moodle.csv next to grades.csv (:mod:`dlbgrader.classreport`); the
         grades stand if the report fails."""
-        from dlbgrader import classreport
+        from dlbgrader import reportpage
 
         t0 = time.perf_counter()
         try:
-            classreport.write(self.course, self.assignment, run, list(self.points.cells), self.out,
+            reportpage.write(self.course, self.assignment, run, list(self.points.cells), self.out,
                               wall_seconds=t0 - self.t0)
             run.report_seconds = time.perf_counter() - t0
         except Exception as exc:  # noqa: BLE001 - grades.csv and the feedback are written; say why there is no report

@@ -13,10 +13,14 @@ import datetime
 import hashlib
 from collections.abc import Iterable
 from html import escape
+from pathlib import Path
 from urllib.parse import quote
 
 from dlbgrader import charts, similarity
+from dlbgrader import classreport
 from dlbgrader.classreport import ClassReport
+from dlbgrader.course import Course
+from dlbgrader.report import GradingRun
 
 SORT_SCRIPT = """(function () {
   var table = document.getElementById("matrix");
@@ -318,3 +322,19 @@ def render(rep: ClassReport) -> str:
             f'<a href="grades.csv">grades.csv</a>, <a href="canvas.csv">canvas.csv</a>, '
             f'<a href="moodle.csv">moodle.csv</a></p>'
             f"{''.join(parts)}</main><script>{SORT_SCRIPT}</script></body></html>\n")
+
+
+def write(course: Course, assignment: str, run: GradingRun, cells: list[str], out_dir: Path, *,
+          wall_seconds: float | None = None) -> Path:
+    """Write ``report.html``, ``canvas.csv`` and ``moodle.csv`` into ``out_dir``; return the report's path."""
+    from dlbgrader import lms
+
+    rep = classreport.build(course, assignment, run, cells, out_dir=out_dir, wall_seconds=wall_seconds)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lms.write_canvas(out_dir / "canvas.csv", assignment, run)
+    lms.write_moodle(out_dir / "moodle.csv", assignment, run)
+    path = out_dir / "report.html"
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(render(rep), encoding="utf-8")
+    tmp.replace(path)
+    return path

@@ -35,12 +35,18 @@ _STATE: dict[str, Any] = {}
 def init(course: Course) -> None:
     """Per worker process: one nbgrader API (its start-up is paid once per worker, not per student).
     The whole Course is passed (pickled), so every setting of it reaches the workers."""
+    from dlbgrader.feedback import cache_compiled_templates
+
+    cache_compiled_templates()
     _STATE["course"] = course
     _STATE["api"] = course.grading_api()
 
 
 def use(course: Course, api: Any) -> None:
     """Grade in this process with an API already made (one worker)."""
+    from dlbgrader.feedback import cache_compiled_templates
+
+    cache_compiled_templates()
     _STATE["course"] = course
     _STATE["api"] = api
 
