@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,6 +60,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{ch.marker}: everything of chapter {ch.number} ({ch.assignment})")
 
 
+# trylast: the order below is the final one (after pytest grouped the tests by their fixtures).
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     from tests.chapters import chapters
 
@@ -76,23 +81,54 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 marks.add(by_assignment[value].marker)
         for m in sorted(marks):
             item.add_marker(getattr(pytest.mark, m))
-        # Under pytest-xdist (`make test` runs two workers, --dist loadgroup), tests that share an
-        # expensive fixture stay on one worker, so it is built once: every test of the built site
-        # (one book build), and the tests of one grading class (a module fixture, per assignment).
-        group = _xdist_group(item, rel)
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
+    # Slow tests first: pytest-xdist hands out whole scopes (below) in collection order, so the long ones
+    # (the book build, the grading classes) start at once and the many short tests fill the gaps.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
-_BOOK_MODULES = {"tests/test_book.py", "tests/test_site_content.py", "tests/test_browser.py"}
+# ------------------------------------------------------------------------------------------------
+# Under pytest-xdist (`make test` runs two workers, --dist loadgroup) tests that share an expensive
+# fixture must run on one worker, or each worker builds it: every test of the built site (one book
+# build), the tests of one grading class (a module fixture, per assignment in test_grading.py), the
+# tests of a module with a module fixture. The scope of a test is decided here from its node id and its
+# module's source, for the controller, which sees no test items. (xdist_group markers did this until
+# pytest 9.2: pytest-xdist 3.8 renames the node ids through `item._nodeid`, which pytest 9.2 no longer
+# reads, so every group was silently ignored and both workers graded each class.)
+# ------------------------------------------------------------------------------------------------
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFixtureScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_scope(nodeid)
+
+    return SharedFixtureScheduling(config, log)
 
 
-def _xdist_group(item: pytest.Item, rel: str) -> str:
-    if rel in _BOOK_MODULES:
-        return "book"
-    if item.get_closest_marker("slow") is None:
+@functools.cache
+def _sharing(rel: str) -> str:
+    """What the tests of a test module share: "book" (the built site), "param" (a module fixture per
+    parameter), "module" (a module fixture) or "" (nothing expensive)."""
+    try:
+        src = (ROOT / rel).read_text(encoding="utf-8")
+    except OSError:
         return ""
-    callspec = getattr(item, "callspec", None)
-    param = next((v for v in (callspec.params.values() if callspec else ()) if isinstance(v, str)
-                  and v.startswith("ps")), "")
-    return f"{rel}[{param}]" if param else rel
+    if "built_site" in src:
+        return "book"
+    if re.search(r"scope=\"module\",\s*params=", src):
+        return "param"
+    return "module" if 'scope="module"' in src else ""
+
+
+def xdist_scope(nodeid: str) -> str:
+    """The unit of work a test belongs to: tests with the same scope run on one worker, in order."""
+    rel = nodeid.split("::", 1)[0]
+    kind = _sharing(rel)
+    if kind == "book":
+        return "book"
+    if kind == "param":
+        m = re.search(r"\[(?:[^\]]*-)?(ps\d+_[a-z0-9_]+?)(?:-[^\]]*)?\]$", nodeid)
+        return f"{rel}::{m.group(1)}" if m else nodeid
+    return rel if kind == "module" else nodeid
