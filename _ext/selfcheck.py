@@ -32,15 +32,16 @@ from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
-class selfcheck(nodes.General, nodes.Element):  # noqa: N801 - docutils node names are lower case
+
+class selfcheck(nodes.General, nodes.Element):
     pass
 
 
-class selfcheck_option(nodes.General, nodes.Element):  # noqa: N801
+class selfcheck_option(nodes.General, nodes.Element):
     pass
 
 
-class selfcheck_explanation(nodes.General, nodes.Element):  # noqa: N801
+class selfcheck_explanation(nodes.General, nodes.Element):
     pass
 
 

@@ -39,10 +39,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.grading_helpers import released_course  # noqa: E402
+
 from dlbgrader.course import Course  # noqa: E402
 from dlbgrader.grade import grade_class, summary  # noqa: E402
 from dlbgrader.synthetic import write_solution_submission  # noqa: E402
-from tests.grading_helpers import released_course  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
@@ -146,7 +147,8 @@ def main() -> int:
         for k, assignment in enumerate(assignments):
             course, subs = make_class(tmp / assignment, assignment, n)
 
-            def dlb(label: str, **kw: object) -> tuple[float, object]:
+            def dlb(label: str, course: Course = course, assignment: str = assignment, subs: Path = subs,
+                    **kw: object) -> tuple[float, object]:
                 c = dataclasses.replace(course, sandbox=kw.pop("sandbox", "auto"))  # type: ignore[arg-type]
                 t0 = time.perf_counter()
                 run = grade_class(c, assignment, subs, out_dir=tmp / assignment / label, progress=False, force=True,

@@ -113,7 +113,7 @@ def site(request: pytest.FixtureRequest) -> Path:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -170,7 +170,7 @@ def open_page(browser: Any, base_url: str) -> Iterator[Any]:
     origin = base_url.rstrip("/")
 
     def local(url: str) -> bool:
-        return url.startswith(origin + "/") or url == origin or url.startswith(("data:", "blob:", "about:"))
+        return url == origin or url.startswith((origin + "/", "data:", "blob:", "about:"))
 
     def opener(path: str) -> Visit:
         ctx = browser.new_context(viewport=VIEWPORT, service_workers="block")

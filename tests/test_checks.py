@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -42,8 +41,8 @@ from dlbasics.checks import (
     random_shape,
     reference_call,
     reference_pass,
-    rounding,
     reference_steps,
+    rounding,
 )
 from dlbasics.checks.steps import is_plain
 from tests.chapters import ROOT, chapters

@@ -11,12 +11,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
 
-import nbformat
-
 from dlbasics.checks import hints
-from dlbgrader.grade import Result, grade_class
+from dlbgrader.grade import grade_class
 from dlbgrader.synthetic import write_solution_submission
 from tests.grading_helpers import ROOT, assignments, points, released_course
 

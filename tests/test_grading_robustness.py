@@ -482,7 +482,7 @@ def test_feedback_with_script_payloads_is_inert_in_a_browser(graded: Graded) -> 
             assert dialogs == []
         finally:
             browser.close()
-    outside = [u for u in requests if not (u.startswith("file://") or u.startswith("data:"))]
+    outside = [u for u in requests if not u.startswith(("file://", "data:"))]
     assert outside == [], f"the feedback loaded something from elsewhere: {outside}"
 
 
@@ -515,7 +515,7 @@ def test_a_notebook_that_sleeps_in_every_cell_is_bounded_by_its_budget(tmp_path:
     path = write_solution_submission(source_nb, release_nb, subs / "sleepy.ipynb")
     nb = nbformat.read(str(path), as_version=4)
     setup = next(i for i, c in enumerate(nb.cells) if gid(c) == "setup")
-    for k in range(12):
+    for _ in range(12):
         nb.cells.insert(setup + 1, code_cell("import time\ntime.sleep(9)"))
     nbformat.write(nb, str(path))
     t0 = time.perf_counter()

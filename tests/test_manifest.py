@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dlbgrader.manifest import Entry, Manifest, changes, load, grading_dependencies, plan, save, triggers_text
+from dlbgrader.manifest import Entry, Manifest, changes, grading_dependencies, load, plan, save, triggers_text
 
 FP = {"assignment": "a1", "config": "c1", "timeout": "60", "grader": "g1", "checks": "k1 asserts",
       "nbgrader": "0.9.6", "numpy": "2.4", "torch": "2.13.0", "kernel": "env", "sandbox": "sandboxed (x)"}

@@ -98,13 +98,12 @@ def test_numerical_gradient_restores_x_bitwise_and_matches_analytic() -> None:
 
 # ================================================================================ chapter 4: steps
 import zlib  # noqa: E402
-from typing import Any, Callable  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
 
 from dlbasics.optim import (  # noqa: E402
-    AdagradState,
     AdamState,
     MomentumState,
-    RMSpropState,
     adagrad_step,
     adam_step,
     adamw_step,

@@ -57,7 +57,7 @@ def test_l2_numerical_gradient() -> None:
     params = random_params(3)
     _, grads = R.l2_penalty(params, 0.3)
     for k in params:
-        num = numerical_gradient(lambda z: R.l2_penalty({**params, k: z}, 0.3)[0], params[k].copy())
+        num = numerical_gradient(lambda z, k=k: R.l2_penalty({**params, k: z}, 0.3)[0], params[k].copy())
         assert rel_error(grads[k], num) <= 1e-7, f"{k}: analytic vs numerical gradient {rel_error(grads[k], num):.3g}"
 
 
@@ -136,7 +136,7 @@ def test_l1_numerical_gradient_away_from_zero() -> None:
         v[np.abs(v) < 1e-3] = 0.5  # central differences need distance from the kink at 0
     _, grads = R.l1_penalty(params, 0.4)
     for k in params:
-        num = numerical_gradient(lambda z: R.l1_penalty({**params, k: z}, 0.4)[0], params[k].copy())
+        num = numerical_gradient(lambda z, k=k: R.l1_penalty({**params, k: z}, 0.4)[0], params[k].copy())
         assert rel_error(grads[k], num) <= 1e-7, f"{k}: analytic vs numerical gradient {rel_error(grads[k], num):.3g}"
 
 

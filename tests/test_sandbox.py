@@ -9,7 +9,6 @@ gradebook intact, nothing received by a listening socket, no process left.
 
 from __future__ import annotations
 
-import csv
 import os
 import shutil
 import signal

@@ -223,13 +223,13 @@ def test_gradebook_url_mistakes_are_explained(tmp_path: Path, monkeypatch: pytes
     course = make_course(tmp_path / "c", [])
     monkeypatch.setenv(DB_URL_ENV, "sqlite:////tmp/elsewhere.db")
     with pytest.raises(CourseError, match="unset DLB_DB_URL"):
-        course.db_url
+        _ = course.db_url
     import importlib.util
 
     if importlib.util.find_spec("psycopg") is None:  # SQLAlchemy 2.1 maps postgresql:// to psycopg 3
         monkeypatch.setenv(DB_URL_ENV, "postgresql://grader@127.0.0.1/dlbasics")
         with pytest.raises(CourseError, match=r"postgresql\+psycopg2://"):
-            course.db_url
+            _ = course.db_url
 
 
 # ---------------------------------------------------------------------------------------------

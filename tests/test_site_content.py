@@ -258,7 +258,7 @@ def resolve(page: Path, href: str) -> tuple[Path, str]:
     return target, unquote(parts.fragment)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def ids(path: Path) -> frozenset[str]:
     """Every element id on a page (the anchors a link can target)."""
     return frozenset(str(el["id"]) for el in soup(path).find_all(id=True))

@@ -154,7 +154,7 @@ def prose(md: str, *, headings: bool) -> Prose:
     chars = list(md)
     links: list[tuple[int, int, str]] = []
     # line-level masks: fences (their content too unless the fence opens a directive with prose), labels
-    pos, fence = 0, ""
+    pos, fence, fence_kind = 0, "", ""
     for line in md.splitlines(keepends=True):
         stripped = line.strip()
         start, end = pos, pos + len(line)

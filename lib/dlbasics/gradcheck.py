@@ -12,7 +12,8 @@ smallest near :math:`h = 10^{-5}` in float64.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

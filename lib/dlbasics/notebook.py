@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import inspect
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 #: Figure defaults of the book: a width that fits the text column, and type large enough to read
 #: when the figure is scaled to 390 px (a phone held upright).

@@ -15,8 +15,9 @@ Chapters plug in their own models and optimizers.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, TypeVar, cast
+from typing import TypeVar, cast
 
 import numpy as np
 

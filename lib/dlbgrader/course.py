@@ -48,8 +48,15 @@ def _pipelines(c: Config) -> None:
     """The grader's preprocessors: test cells run by the grader (:mod:`dlbgrader.execute`), and feedback
     that shows which check failed and why, never the hidden test code."""
     from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, GetGrades,
-                                        IgnorePattern, LimitOutput, SaveAutoGrades)
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        ClearHiddenTests,
+        GetGrades,
+        IgnorePattern,
+        LimitOutput,
+        SaveAutoGrades,
+    )
 
     from dlbgrader.diagnosis import LikelyMisconception
     from dlbgrader.execute import DrivenExecute

@@ -377,7 +377,7 @@ class DrivenExecute(Execute):  # type: ignore[misc]
             try:
                 await self._reply(serve_id, float(self.interrupt_grace) + 5)
                 await asyncio.wait_for(poll, 5)
-            except (TimeoutError, asyncio.TimeoutError, DeadKernelError):
+            except (TimeoutError, DeadKernelError):
                 channel.lost = channel.lost or "the kernel did not finish the test cell"
         if not poll.done():
             poll.cancel()
@@ -442,7 +442,7 @@ class DrivenExecute(Execute):  # type: ignore[misc]
                 code = compile(cell.source, f"<test cell {self._name(cell, index)}>", "exec")
                 exec(code, ns)
             return None, buf.getvalue()
-        except BaseException as exc:  # noqa: BLE001 - every failure of a test is its verdict
+        except BaseException as exc:
             return (type(exc).__name__, str(exc) or type(exc).__name__), buf.getvalue()
 
     # --------------------------------------------------------------------------------- outputs

@@ -259,5 +259,5 @@ class _ClassRun:
             reportpage.write(self.course, self.assignment, run, list(self.points.cells), self.out,
                               wall_seconds=t0 - self.t0)
             run.report_seconds = time.perf_counter() - t0
-        except Exception as exc:  # noqa: BLE001 - grades.csv and the feedback are written; say why there is no report
+        except Exception as exc:
             self.say(f"the class report could not be written: {type(exc).__name__}: {exc}")

@@ -138,7 +138,7 @@ class GradingKernelManager(AsyncKernelManager):
         # The kernel's own output (ipykernel's banner, a crash's message, anything the student's code
         # writes to the process's file descriptors) goes to a log file, never to the grader's terminal.
         if self.log_path:
-            self._dlb_log = open(self.log_path, "ab")  # noqa: SIM115 - closed in _async_cleanup_resources
+            self._dlb_log = open(self.log_path, "ab")
             kw["stdout"] = kw["stderr"] = self._dlb_log
         else:
             kw["stdout"] = kw["stderr"] = subprocess.DEVNULL

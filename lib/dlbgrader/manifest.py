@@ -24,9 +24,10 @@ import importlib.util
 import json
 import os
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from dlbgrader.errors import CourseError
 
@@ -234,7 +235,7 @@ class Manifest:
     input_students: list[str] = field(default_factory=list)
 
     def remember(self, student: str, key: str, status: str, reason: str, seconds: float) -> None:
-        now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         self.students[student] = Entry(key, status, reason, round(seconds, 3), now)
 
 

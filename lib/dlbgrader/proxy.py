@@ -25,7 +25,8 @@ import socket
 import threading
 import time
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -117,7 +118,7 @@ class Channel:
             self.sock.settimeout(left)
             try:
                 return wire.recv(self.sock)
-            except socket.timeout:
+            except TimeoutError:
                 pass
             except (EOFError, OSError) as exc:
                 self._lose(f"the kernel died while running {what} ({type(exc).__name__}: e.g. os._exit, a crash, "
@@ -125,12 +126,12 @@ class Channel:
         # Over time: interrupt, and give the kernel a moment to stop.
         try:
             self.interrupt()
-        except Exception:  # noqa: BLE001 - a dead kernel cannot be interrupted; the recv below says so
+        except Exception:
             pass
         self.sock.settimeout(self.grace)
         try:
             wire.recv(self.sock)  # the interrupted call's reply (or a result that raced the interrupt)
-        except (socket.timeout, EOFError, OSError):
+        except (TimeoutError, EOFError, OSError):
             self._lose(f"{what} did not stop when interrupted after the time limit{self.limit_text} "
                        f"(it ignores KeyboardInterrupt, or the kernel hung)")
         raise CallTimeout(f"{what} did not finish within the time limit{self.limit_text} and was interrupted "
@@ -176,7 +177,7 @@ class Channel:
             args = self.decode(msg.get("args"))
             kwargs = self.decode(msg.get("kwargs"))
             out = {"op": "cb_result", "value": self.encode(fn(*args, **dict(kwargs)))}
-        except Exception as exc:  # noqa: BLE001 - reported to the student's code, which called it
+        except Exception as exc:
             out = {"op": "cb_error", "message": f"{type(exc).__name__}: {exc}"}
         try:
             wire.send(self.sock, out)

@@ -7,9 +7,10 @@ import csv
 import os
 import shutil
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Literal
 
 Status = Literal["graded", "failed"]
 

@@ -16,8 +16,7 @@ from html import escape
 from pathlib import Path
 from urllib.parse import quote
 
-from dlbgrader import charts, similarity
-from dlbgrader import classreport
+from dlbgrader import charts, classreport, similarity
 from dlbgrader.classreport import ClassReport
 from dlbgrader.course import Course
 from dlbgrader.report import GradingRun

@@ -197,7 +197,7 @@ def _remove_live_scratch() -> None:
         _LIVE_SCRATCH.discard(d)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _register_scratch_cleanup() -> None:
     import multiprocessing.util
 
@@ -222,7 +222,7 @@ def _which(bwrap: str) -> str | None:
     return bwrap if os.path.isabs(bwrap) and os.access(bwrap, os.X_OK) else shutil.which(bwrap)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def probe(bwrap: str, python: str = "") -> str:
     """'' if ``bwrap`` runs ``python`` (default: this one) in the sandbox here, else why not (once per process)."""
     path = _which(bwrap)

@@ -9,8 +9,9 @@ runs with, so nbgrader, the executor and the sandbox all see the same numbers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from dlbgrader.errors import CourseError
 

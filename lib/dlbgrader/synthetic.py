@@ -7,8 +7,9 @@ which needs a synthetic class of realistic submissions.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import nbformat
 

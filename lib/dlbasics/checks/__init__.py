@@ -45,10 +45,10 @@ from dlbasics.checks.asserts import (
 )
 from dlbasics.checks.calls import check_call, reference_call, rounding
 from dlbasics.checks.cases import (
+    EXTREME_VALUES,
     FLOATS,
     GRADIENT_TOLERANCE,
     TOLERANCE,
-    EXTREME_VALUES,
     Case,
     Diagnosis,
     away_from_zero,

@@ -14,8 +14,9 @@ too: :func:`diagnose` reports it with the hint of the check that made the call, 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, TypeVar, Union
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -28,7 +29,7 @@ __all__ = ["CheckFailed", "HintLike", "ReferenceUsed", "assert_close", "assert_d
 
 T = TypeVar("T")
 #: What a check accepts as its hint: a misconception from the assignment's table, plain text, or nothing.
-HintLike = Union[Hint, str, None]
+HintLike = Hint | str | None
 
 
 class CheckFailed(AssertionError):
@@ -83,7 +84,7 @@ def diagnose(hint: HintLike, *, name: str = "your function") -> Iterator[None]:
         yield
     except (AssertionError, NotImplementedError):
         raise
-    except Exception as exc:  # noqa: BLE001 - whatever the student's code raised is the verdict
+    except Exception as exc:
         raise fail(f"{name} raised {type(exc).__name__}: {exc}", hint) from None
 
 

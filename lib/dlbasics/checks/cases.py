@@ -33,8 +33,9 @@ An exception the student's function raises fails the check with the check's hint
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence, Union
+from typing import Any
 
 import numpy as np
 
@@ -269,7 +270,7 @@ def check_dtypes(arrays: dict[str, Any], dtype: Any, *, name: str, hint: HintLik
 
 
 #: A hint for every gradient, or one hint per gradient (None: that gradient is not compared).
-GradientHints = Union[HintLike, Sequence[HintLike]]
+GradientHints = HintLike | Sequence[HintLike]
 
 
 @dataclass(frozen=True)

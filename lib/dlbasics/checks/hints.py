@@ -21,9 +21,9 @@ it too; iterating over ``hints(a)`` gives the assignment's own table only.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
-from typing import Iterator
 
 
 @dataclass(frozen=True)

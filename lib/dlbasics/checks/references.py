@@ -29,7 +29,8 @@ import functools
 import hashlib
 import sys
 import types
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 

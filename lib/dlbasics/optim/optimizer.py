@@ -8,8 +8,9 @@ new parameters *and* a new optimizer, and the old one still describes the state 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 

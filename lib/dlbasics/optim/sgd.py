@@ -8,7 +8,8 @@ Nothing is updated in place: each function returns new arrays, and a new state.
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
