@@ -60,8 +60,11 @@ class SelfCheck(SphinxDirective):
         self.state.nested_parse(self.content, self.content_offset, body)
         lists = [n for n in body.children if isinstance(n, nodes.bullet_list)]
         if len(lists) != 1:
-            return [self.state.document.reporter.warning(
-                f"selfcheck: expected one bullet list of options, found {len(lists)}", line=self.lineno)]
+            return [
+                self.state.document.reporter.warning(
+                    f"selfcheck: expected one bullet list of options, found {len(lists)}", line=self.lineno
+                )
+            ]
         options_list = lists[0]
         for child in body.children:
             if child is not options_list:
@@ -72,13 +75,19 @@ class SelfCheck(SphinxDirective):
         for item in options_list.children:
             first = item.children[0] if item.children else None
             if not isinstance(first, nodes.paragraph) or not first.children or not isinstance(first[0], nodes.Text):
-                return [self.state.document.reporter.warning(
-                    "selfcheck: every option must start with [x] or [ ]", line=self.lineno)]
+                return [
+                    self.state.document.reporter.warning(
+                        "selfcheck: every option must start with [x] or [ ]", line=self.lineno
+                    )
+                ]
             head = first[0].astext()
             mark = head[:3].lower()
             if mark not in ("[x]", "[ ]"):
-                return [self.state.document.reporter.warning(
-                    f"selfcheck: option {head[:30]!r} must start with [x] (right) or [ ] (wrong)", line=self.lineno)]
+                return [
+                    self.state.document.reporter.warning(
+                        f"selfcheck: option {head[:30]!r} must start with [x] (right) or [ ] (wrong)", line=self.lineno
+                    )
+                ]
             first.replace(first[0], nodes.Text(head[3:].lstrip()))
             label, more = _split_first_line(first)
             opt = selfcheck_option()
@@ -93,8 +102,11 @@ class SelfCheck(SphinxDirective):
             opt += expl
             options += opt
         if n_correct == 0:
-            return [self.state.document.reporter.warning(
-                "selfcheck: no option is marked correct with [x]", line=self.lineno)]
+            return [
+                self.state.document.reporter.warning(
+                    "selfcheck: no option is marked correct with [x]", line=self.lineno
+                )
+            ]
         root["multiple"] = n_correct > 1
         root += options
         return [root, *messages]
@@ -121,7 +133,8 @@ def visit_selfcheck(self: Any, node: selfcheck) -> None:
     kind = "Select every correct answer." if node["multiple"] else "Pick one answer."
     self.body.append(
         f'<div class="dlb-selfcheck" id="{node["qid"]}" data-multiple="{int(node["multiple"])}">'
-        f'<p class="dlb-sc-title">Self-check <span class="dlb-sc-kind">{kind}</span></p>')
+        f'<p class="dlb-sc-title">Self-check <span class="dlb-sc-kind">{kind}</span></p>'
+    )
 
 
 def depart_selfcheck(self: Any, node: selfcheck) -> None:
@@ -133,7 +146,8 @@ def visit_option(self: Any, node: selfcheck_option) -> None:
     kind = "checkbox" if parent["multiple"] else "radio"
     self.body.append(
         f'<div class="dlb-sc-option" data-correct="{int(node["correct"])}"><label>'
-        f'<input type="{kind}" name="{parent["qid"]}"> ')
+        f'<input type="{kind}" name="{parent["qid"]}"> '
+    )
     self._dlb_option_open = True
 
 
@@ -162,8 +176,9 @@ def _static(app: Sphinx) -> None:
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_node(selfcheck, html=(visit_selfcheck, depart_selfcheck), latex=(_skip, None), text=(_skip, None))
     app.add_node(selfcheck_option, html=(visit_option, depart_option), latex=(_skip, None), text=(_skip, None))
-    app.add_node(selfcheck_explanation, html=(visit_explanation, depart_explanation), latex=(_skip, None),
-                 text=(_skip, None))
+    app.add_node(
+        selfcheck_explanation, html=(visit_explanation, depart_explanation), latex=(_skip, None), text=(_skip, None)
+    )
     app.add_directive("selfcheck", SelfCheck)
     app.connect("builder-inited", _static)
     app.add_js_file("selfcheck.js")

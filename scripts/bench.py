@@ -53,16 +53,27 @@ def bench_book(tmp: Path) -> tuple[float, list[str], dict[str, float]]:
     how long each took to execute."""
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [str(BIN / "jupyter-book"), "build", str(ROOT), "--path-output", str(tmp / "book"),
-         "--warningiserror", "--nitpick", "--keep-going"],
-        capture_output=True, text=True,
+        [
+            str(BIN / "jupyter-book"),
+            "build",
+            str(ROOT),
+            "--path-output",
+            str(tmp / "book"),
+            "--warningiserror",
+            "--nitpick",
+            "--keep-going",
+        ],
+        capture_output=True,
+        text=True,
     )
     elapsed = time.perf_counter() - t0
     log = proc.stdout + proc.stderr
     if proc.returncode != 0:
         raise SystemExit(f"book build failed:\n{log[-4000:]}")
     executed = re.findall(r"([^\s]+\.ipynb): Executing notebook", log)
-    times = {Path(p).name: float(t) for p, t in re.findall(r"([^\s]+\.ipynb): Executed notebook in ([\d.]+) seconds", log)}
+    times = {
+        Path(p).name: float(t) for p, t in re.findall(r"([^\s]+\.ipynb): Executed notebook in ([\d.]+) seconds", log)
+    }
     return elapsed, [Path(p).name for p in executed], times
 
 
@@ -77,16 +88,22 @@ def make_class(tmp: Path, assignment: str, n: int) -> tuple[Course, Path]:
     subs = tmp / "submissions"
     for i in range(n):
         variant = variants[i % len(variants)]
-        write_solution_submission(source_nb, release_nb,
-                                  subs / f"student{i:03d}" / assignment / source_nb.name, replace=variant)
+        write_solution_submission(
+            source_nb, release_nb, subs / f"student{i:03d}" / assignment / source_nb.name, replace=variant
+        )
     return course, subs
 
 
 def _nbgrader(course: Course, *args: str) -> float:
     """Run one stock `nbgrader` command in the course folder; return its wall time."""
     t0 = time.perf_counter()
-    proc = subprocess.run([str(BIN / "nbgrader"), *args], cwd=course.root, capture_output=True, text=True,
-                          env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"})
+    proc = subprocess.run(
+        [str(BIN / "nbgrader"), *args],
+        cwd=course.root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"},
+    )
     elapsed = time.perf_counter() - t0
     if proc.returncode != 0:
         print(f"warning: nbgrader {args[0]} exited {proc.returncode}", file=sys.stderr)
@@ -113,16 +130,22 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--students", type=int, default=20)
     ap.add_argument("--assignment", nargs="*", default=None, help="default: every written chapter's assignment")
-    ap.add_argument("--no-compare", dest="compare", action="store_false",
-                    help="skip the 1-worker, no-sandbox, no-feedback and stock nbgrader runs")
+    ap.add_argument(
+        "--no-compare",
+        dest="compare",
+        action="store_false",
+        help="skip the 1-worker, no-sandbox, no-feedback and stock nbgrader runs",
+    )
     ap.add_argument("--skip-book", action="store_true", help="skip the book builds")
     ap.add_argument("--book-only", action="store_true", help="only the book builds, not the grading benchmark")
     args = ap.parse_args()
     if args.skip_book and args.book_only:
         ap.error("--skip-book and --book-only exclude each other")
     assignments = args.assignment or graded_assignments()
-    results: dict[str, object] = {"machine": f"{platform.node()} {platform.processor()} cpus={os.cpu_count()}",
-                                  "load_average_at_start": os.getloadavg()[0]}
+    results: dict[str, object] = {
+        "machine": f"{platform.node()} {platform.processor()} cpus={os.cpu_count()}",
+        "load_average_at_start": os.getloadavg()[0],
+    }
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         if not args.skip_book:
@@ -136,8 +159,10 @@ def main() -> int:
             warm_s, warm_exec, _ = bench_book(tmp)
             results["book_unchanged_rebuild_s"] = round(warm_s, 1)
             results["book_unchanged_rebuild_executed"] = warm_exec
-            print(f"unchanged book rebuild: {results['book_unchanged_rebuild_s']} s "
-                  f"(executed: {', '.join(warm_exec) or 'nothing'})")
+            print(
+                f"unchanged book rebuild: {results['book_unchanged_rebuild_s']} s "
+                f"(executed: {', '.join(warm_exec) or 'nothing'})"
+            )
         if args.book_only:
             write_results(results)
             return 0
@@ -147,12 +172,14 @@ def main() -> int:
         for k, assignment in enumerate(assignments):
             course, subs = make_class(tmp / assignment, assignment, n)
 
-            def dlb(label: str, course: Course = course, assignment: str = assignment, subs: Path = subs,
-                    **kw: object) -> tuple[float, object]:
+            def dlb(
+                label: str, course: Course = course, assignment: str = assignment, subs: Path = subs, **kw: object
+            ) -> tuple[float, object]:
                 c = dataclasses.replace(course, sandbox=kw.pop("sandbox", "auto"))  # type: ignore[arg-type]
                 t0 = time.perf_counter()
-                run = grade_class(c, assignment, subs, out_dir=tmp / assignment / label, progress=False, force=True,
-                                  **kw)
+                run = grade_class(
+                    c, assignment, subs, out_dir=tmp / assignment / label, progress=False, force=True, **kw
+                )
                 elapsed = time.perf_counter() - t0
                 print(f"--- {assignment}, {label}: {elapsed:.1f} s\n{summary(run)}")
                 return elapsed, run
@@ -162,15 +189,21 @@ def main() -> int:
             ms_per_call = 1000 * getattr(run, "call_seconds", 0.0) / calls if calls else 0.0
             report_s = float(getattr(run, "report_seconds", 0.0))
             row: dict[str, object] = {
-                "students": n, "workers": workers, "dlb_grade_total_s": round(dlb_s, 1),
-                "dlb_grade_per_submission_s": round(dlb_s / n, 2), "calls_into_kernels": calls,
+                "students": n,
+                "workers": workers,
+                "dlb_grade_total_s": round(dlb_s, 1),
+                "dlb_grade_per_submission_s": round(dlb_s / n, 2),
+                "calls_into_kernels": calls,
                 "ms_per_call": round(ms_per_call, 2),
                 # the class report and LMS files, written after grades.csv (included in the total)
-                "report_s": round(report_s, 2), "report_share_of_total": round(report_s / dlb_s, 3),
+                "report_s": round(report_s, 2),
+                "report_share_of_total": round(report_s / dlb_s, 3),
             }
-            print(f"{assignment}: dlb grade, {workers} workers, sandboxed, with feedback: {dlb_s:.1f} s, "
-                  f"{dlb_s / n:.2f} s per submission; {calls} calls into kernels, {ms_per_call:.2f} ms each; "
-                  f"class report {report_s:.1f} s ({100 * report_s / dlb_s:.1f}% of the total)")
+            print(
+                f"{assignment}: dlb grade, {workers} workers, sandboxed, with feedback: {dlb_s:.1f} s, "
+                f"{dlb_s / n:.2f} s per submission; {calls} calls into kernels, {ms_per_call:.2f} ms each; "
+                f"class report {report_s:.1f} s ({100 * report_s / dlb_s:.1f}% of the total)"
+            )
             if args.compare and k == 0:
                 serial_s, _ = dlb("dlb-1-worker", workers=1)
                 nosandbox_s, _ = dlb("dlb-all-workers-no-sandbox", workers=workers, sandbox="off")
@@ -178,10 +211,12 @@ def main() -> int:
                 cli_s = bench_nbgrader_cli(course, assignment, subs)
                 fb_s = bench_nbgrader_feedback(course, assignment)
                 row.update(
-                    dlb_grade_1_worker_total_s=round(serial_s, 1), parallel_speedup=round(serial_s / dlb_s, 2),
+                    dlb_grade_1_worker_total_s=round(serial_s, 1),
+                    parallel_speedup=round(serial_s / dlb_s, 2),
                     dlb_grade_no_sandbox_total_s=round(nosandbox_s, 1),
                     dlb_grade_no_feedback_total_s=round(nofeedback_s, 1),
-                    nbgrader_autograde_total_s=round(cli_s, 1), nbgrader_generate_feedback_total_s=round(fb_s, 1),
+                    nbgrader_autograde_total_s=round(cli_s, 1),
+                    nbgrader_generate_feedback_total_s=round(fb_s, 1),
                     ratio_vs_nbgrader_autograde=round(cli_s / dlb_s, 2),
                     ratio_vs_nbgrader_autograde_no_feedback=round(cli_s / nofeedback_s, 2),
                     ratio_vs_nbgrader_autograde_and_feedback=round((cli_s + fb_s) / dlb_s, 2),

@@ -43,11 +43,19 @@ def chapters() -> tuple[Chapter, ...]:
     data = yaml.safe_load(TABLE.read_text(encoding="utf-8"))
     out = []
     for row in data["chapters"]:
-        out.append(Chapter(
-            number=int(row["number"]), slug=str(row["slug"]), title=str(row["title"]),
-            status=str(row.get("status", "written")), book=str(row["book"]), assignment=str(row["assignment"]),
-            lib=tuple(row.get("lib") or ()), tests=tuple(row.get("tests") or ()), bugzoo=str(row["bugzoo"]),
-        ))
+        out.append(
+            Chapter(
+                number=int(row["number"]),
+                slug=str(row["slug"]),
+                title=str(row["title"]),
+                status=str(row.get("status", "written")),
+                book=str(row["book"]),
+                assignment=str(row["assignment"]),
+                lib=tuple(row.get("lib") or ()),
+                tests=tuple(row.get("tests") or ()),
+                bugzoo=str(row["bugzoo"]),
+            )
+        )
     return tuple(out)
 
 

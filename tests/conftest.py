@@ -40,7 +40,8 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     t0 = time.perf_counter()
     proc = subprocess.run(
         [str(jb), "build", str(ROOT), "--path-output", str(out), "--warningiserror", "--nitpick", "--keep-going"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     elapsed = time.perf_counter() - t0
     log = proc.stdout + proc.stderr
@@ -76,7 +77,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if bound in by_assignment:
             marks.add(by_assignment[bound].marker)
         callspec = getattr(item, "callspec", None)
-        for value in (callspec.params.values() if callspec else ()):
+        for value in callspec.params.values() if callspec else ():
             if isinstance(value, str) and value in by_assignment:
                 marks.add(by_assignment[value].marker)
         for m in sorted(marks):

@@ -21,7 +21,7 @@ import tokenize
 INDEPENDENT: dict[str, dict[str, list[str]]] = {
     "ps2_activations": {
         "sigmoid": [
-            '''def sigmoid_forward(x):
+            """def sigmoid_forward(x):
     pos = x >= 0
     e = np.exp(np.where(pos, -x, x))
     result = np.empty_like(x)
@@ -34,8 +34,8 @@ def sigmoid_backward(dout, cache):
     sig = cache
     local = sig - sig ** 2
     return local * dout
-''',
-            '''def sigmoid_forward(x):
+""",
+            """def sigmoid_forward(x):
     y = 0.5 * (1.0 + np.tanh(0.5 * x))
     return y.astype(x.dtype), y.astype(x.dtype)
 
@@ -43,17 +43,18 @@ def sigmoid_backward(dout, cache):
 def sigmoid_backward(dout, cache):
     grad = cache * (1.0 - cache)
     return grad * dout
-'''],
+""",
+        ],
         "tanh": [
-            '''def tanh_forward(x):
+            """def tanh_forward(x):
     y = np.tanh(x)
     return y, y
 
 
 def tanh_backward(dout, cache):
     return dout - dout * cache ** 2
-''',
-            '''def tanh_forward(x):
+""",
+            """def tanh_forward(x):
     t = 2.0 / (1.0 + np.exp(-2.0 * np.clip(x, -40, 40))) - 1.0
     t = t.astype(x.dtype)
     return t, {"t": t}
@@ -62,17 +63,18 @@ def tanh_backward(dout, cache):
 def tanh_backward(dout, cache):
     t = cache["t"]
     return (1.0 - np.square(t)) * dout
-'''],
+""",
+        ],
         "relu": [
-            '''def relu_forward(x):
+            """def relu_forward(x):
     mask = x > 0
     return x * mask, mask
 
 
 def relu_backward(dout, cache):
     return dout * cache
-''',
-            '''def relu_forward(x):
+""",
+            """def relu_forward(x):
     y = x.copy()
     y[y < 0] = 0
     return y, x
@@ -82,17 +84,18 @@ def relu_backward(dout, cache):
     grad = np.zeros_like(dout)
     grad[cache > 0] = dout[cache > 0]
     return grad
-'''],
+""",
+        ],
         "leaky_relu": [
-            '''def leaky_relu_forward(x, negative_slope=0.01):
+            """def leaky_relu_forward(x, negative_slope=0.01):
     scale = np.where(x > 0, 1.0, negative_slope).astype(x.dtype)
     return x * scale, scale
 
 
 def leaky_relu_backward(dout, cache):
     return dout * cache
-''',
-            '''def leaky_relu_forward(x, negative_slope=0.01):
+""",
+            """def leaky_relu_forward(x, negative_slope=0.01):
     y = np.maximum(x, 0) + negative_slope * np.minimum(x, 0)
     return y, {"x": x, "slope": negative_slope}
 
@@ -101,9 +104,10 @@ def leaky_relu_backward(dout, cache):
     g = np.ones_like(dout)
     g[cache["x"] <= 0] = cache["slope"]
     return g * dout
-'''],
+""",
+        ],
         "elu": [
-            '''def elu_forward(x, alpha=1.0):
+            """def elu_forward(x, alpha=1.0):
     neg = np.minimum(x, 0)
     y = np.maximum(x, 0) + alpha * np.expm1(neg)
     return y.astype(x.dtype), (x, alpha)
@@ -115,8 +119,8 @@ def elu_backward(dout, cache):
     below = x <= 0
     local[below] = alpha * np.exp(x[below])
     return (dout * local).astype(dout.dtype)
-''',
-            '''def elu_forward(x, alpha=1.0):
+""",
+            """def elu_forward(x, alpha=1.0):
     safe = np.clip(x, None, 0.0)
     y = np.where(x > 0, x, alpha * (np.exp(safe) - 1.0))
     return y.astype(x.dtype), {"x": x, "a": alpha}
@@ -126,9 +130,10 @@ def elu_backward(dout, cache):
     x, a = cache["x"], cache["a"]
     slope = np.where(x > 0, 1.0, a * np.exp(np.clip(x, None, 0.0)))
     return (slope * dout).astype(dout.dtype)
-'''],
+""",
+        ],
         "prelu": [
-            '''def prelu_forward(x, alpha):
+            """def prelu_forward(x, alpha):
     y = np.maximum(x, 0) + alpha * np.minimum(x, 0)
     return y.astype(x.dtype), (x, alpha)
 
@@ -141,8 +146,8 @@ def prelu_backward(dout, cache):
     if alpha.size == 1:
         dalpha = np.array([dalpha.sum()])
     return dx.astype(dout.dtype), dalpha.astype(alpha.dtype)
-''',
-            '''def prelu_forward(x, alpha):
+""",
+            """def prelu_forward(x, alpha):
     slope = np.broadcast_to(alpha, x.shape)
     out = x.copy()
     out[x < 0] = (slope * x)[x < 0]
@@ -157,9 +162,10 @@ def prelu_backward(dout, cache):
     if alpha.shape == (1,):
         da = da.sum().reshape(1)
     return dx.astype(dout.dtype), da.astype(alpha.dtype)
-'''],
+""",
+        ],
         "maxout": [
-            '''def maxout_forward(x, w, b):
+            """def maxout_forward(x, w, b):
     n = x.shape[0]
     d, m, k = w.shape
     z = (x @ w.reshape(d, m * k)).reshape(n, m, k) + b
@@ -176,8 +182,8 @@ def maxout_backward(dout, cache):
     dx = g.reshape(len(x), m * k) @ w.reshape(d, m * k).T
     dw = (x.T @ g.reshape(len(x), m * k)).reshape(d, m, k)
     return dx, dw, g.sum(0)
-''',
-            '''def maxout_forward(x, w, b):
+""",
+            """def maxout_forward(x, w, b):
     pieces = np.tensordot(x, w, axes=([1], [0])) + b
     winner = np.argmax(pieces, axis=-1)
     best = pieces.max(axis=-1)
@@ -192,11 +198,12 @@ def maxout_backward(dout, cache):
     dw = np.tensordot(x, grad, axes=([0], [0]))
     db = grad.sum(axis=0)
     return dx, dw, db
-'''],
+""",
+        ],
     },
     "ps1_foundations": {
         "numerical_gradient": [
-            '''def numerical_gradient(f, x, h=1e-5):
+            """def numerical_gradient(f, x, h=1e-5):
     g = np.zeros(x.shape, dtype=np.float64)
     it = np.nditer(x, flags=["multi_index"])
     while not it.finished:
@@ -210,8 +217,8 @@ def maxout_backward(dout, cache):
         g[i] = (up - down) / (2 * h)
         it.iternext()
     return g
-''',
-            '''def numerical_gradient(f, x, h=1e-5):
+""",
+            """def numerical_gradient(f, x, h=1e-5):
     flat = x.reshape(-1)
     result = np.empty(flat.size)
     for j in range(flat.size):
@@ -225,9 +232,10 @@ def maxout_backward(dout, cache):
             flat[j] = saved
         result[j] = 0.5 * (a - c) / h
     return result.reshape(x.shape)
-'''],
+""",
+        ],
         "linear": [
-            '''def linear_forward(x, w, b):
+            """def linear_forward(x, w, b):
     y = np.dot(x, w)
     y += b
     return y, {"x": x, "w": w}
@@ -236,8 +244,8 @@ def maxout_backward(dout, cache):
 def linear_backward(dout, cache):
     x, w = cache["x"], cache["w"]
     return np.dot(dout, w.T), np.dot(x.T, dout), np.sum(dout, axis=0)
-''',
-            '''def linear_forward(x, w, b):
+""",
+            """def linear_forward(x, w, b):
     out = np.einsum("nd,dm->nm", x, w) + b[None, :]
     return out, (w, x)
 
@@ -248,15 +256,16 @@ def linear_backward(dout, cache):
     grad_w = np.einsum("nd,nm->dm", x, dout)
     grad_x = np.einsum("nm,dm->nd", dout, w)
     return grad_x, grad_w, grad_b
-'''],
+""",
+        ],
         "gradient_descent": [
-            '''def gradient_descent(grad_fn, x0, lr, num_steps):
+            """def gradient_descent(grad_fn, x0, lr, num_steps):
     points = [x0.copy()]
     for _ in range(num_steps):
         points.append(points[-1] - lr * grad_fn(points[-1]))
     return np.stack(points).astype(x0.dtype)
-''',
-            '''def gradient_descent(grad_fn, x0, lr, num_steps):
+""",
+            """def gradient_descent(grad_fn, x0, lr, num_steps):
     path = np.zeros((num_steps + 1, *x0.shape), dtype=x0.dtype)
     path[0] = x0
     step = 0
@@ -264,14 +273,39 @@ def linear_backward(dout, cache):
         path[step + 1] = path[step] - lr * grad_fn(path[step])
         step += 1
     return path
-'''],
+""",
+        ],
     },
 }
 
 
 # ------------------------------------------------------------------------------------ disguises
-_NAMES = ["data", "inp", "arr", "val", "res", "tmp", "acc", "buf", "cur", "aux", "q", "r2", "zz", "tt",
-          "holder", "grad_in", "upstream", "saved", "result", "answer", "thing", "item", "elem", "blob"]
+_NAMES = [
+    "data",
+    "inp",
+    "arr",
+    "val",
+    "res",
+    "tmp",
+    "acc",
+    "buf",
+    "cur",
+    "aux",
+    "q",
+    "r2",
+    "zz",
+    "tt",
+    "holder",
+    "grad_in",
+    "upstream",
+    "saved",
+    "result",
+    "answer",
+    "thing",
+    "item",
+    "elem",
+    "blob",
+]
 
 
 def _bound_names(source: str) -> set[str]:
@@ -325,8 +359,15 @@ def _in_def_header(toks: list[tokenize.TokenInfo], i: int) -> bool:
     return False
 
 
-_COMMENTS = ["# compute the result", "# careful with the shapes here", "# TODO: double-check",
-             "# this is the key step", "# as in the lecture", "# keep a copy for later", "# done"]
+_COMMENTS = [
+    "# compute the result",
+    "# careful with the shapes here",
+    "# TODO: double-check",
+    "# this is the key step",
+    "# as in the lecture",
+    "# keep a copy for later",
+    "# done",
+]
 
 
 def add_comments(source: str, rng: random.Random) -> str:
@@ -335,8 +376,13 @@ def add_comments(source: str, rng: random.Random) -> str:
     for line in source.splitlines():
         stripped = line.strip()
         indent = line[: len(line) - len(line.lstrip())]
-        if stripped and not stripped.startswith(("#", '"', "'", ")", "]", "}")) and rng.random() < 0.3 \
-                and out[-1:] != [""] and not (out and out[-1].rstrip().endswith(("(", ",", "\\"))):
+        if (
+            stripped
+            and not stripped.startswith(("#", '"', "'", ")", "]", "}"))
+            and rng.random() < 0.3
+            and out[-1:] != [""]
+            and not (out and out[-1].rstrip().endswith(("(", ",", "\\")))
+        ):
             out.append(indent + rng.choice(_COMMENTS))
         if stripped and rng.random() < 0.2 and not stripped.endswith(('"""', "'''", ":", ",", "(", "\\")):
             line = line + "  " + rng.choice(_COMMENTS)
@@ -348,8 +394,10 @@ def add_comments(source: str, rng: random.Random) -> str:
 
 def reindent(source: str) -> str:
     """Four-space indentation made two-space (the code means the same)."""
-    return "\n".join(re.sub(r"^((?:    )+)", lambda m: "  " * (len(m.group(1)) // 4), ln)
-                     for ln in source.splitlines()) + "\n"
+    return (
+        "\n".join(re.sub(r"^((?:    )+)", lambda m: "  " * (len(m.group(1)) // 4), ln) for ln in source.splitlines())
+        + "\n"
+    )
 
 
 def reorder(source: str, rng: random.Random) -> str:
@@ -359,7 +407,7 @@ def reorder(source: str, rng: random.Random) -> str:
     blocks = []
     for s in tree.body:
         start = min([s.lineno] + [d.lineno for d in getattr(s, "decorator_list", [])])
-        blocks.append("\n".join(lines[start - 1:s.end_lineno]))
+        blocks.append("\n".join(lines[start - 1 : s.end_lineno]))
     if len(blocks) > 1:
         order = list(range(len(blocks)))
         while order == sorted(order):

@@ -146,7 +146,9 @@ def test_properties_shape_dtype_immutability_no_warnings(x: np.ndarray, which: i
             out, cache = fwd(x)
             dx = bwd(np.ones_like(x), cache)
     np.testing.assert_array_equal(x, before, err_msg=f"{name} modified its input")
-    assert out.shape == x.shape and out.dtype == x.dtype, f"{name}: out {out.shape}/{out.dtype} for x {x.shape}/{x.dtype}"
+    assert out.shape == x.shape and out.dtype == x.dtype, (
+        f"{name}: out {out.shape}/{out.dtype} for x {x.shape}/{x.dtype}"
+    )
     assert dx.shape == x.shape and dx.dtype == x.dtype, f"{name}: dx {dx.shape}/{dx.dtype} for x {x.shape}/{x.dtype}"
     assert np.all(np.isfinite(out)) and np.all(np.isfinite(dx)), f"{name}: non-finite values for |x| <= 1e3"
 
@@ -191,5 +193,7 @@ def test_relu_backward_zeros_are_positive_like_torch(dtype: type) -> None:
     dx = A.relu_backward(dout, A.relu_forward(x)[1])
     t_dx = torch_forward_backward(F.relu, dout, x)[1][0]
     assert dx.dtype == dtype, f"relu_backward must keep the dtype {dtype}, returned {dx.dtype}"
-    assert np.array_equal(dx, np.array([0.0, 0.0, -4.0, 0.0, 0.5], dtype=dtype)), f"expected [0, 0, -4, 0, 0.5], got {dx}"
+    assert np.array_equal(dx, np.array([0.0, 0.0, -4.0, 0.0, 0.5], dtype=dtype)), (
+        f"expected [0, 0, -4, 0, 0.5], got {dx}"
+    )
     assert np.array_equal(np.signbit(dx), np.signbit(t_dx)), f"signs of zero differ from PyTorch: {dx} vs {t_dx}"

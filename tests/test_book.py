@@ -48,7 +48,7 @@ def test_site_loads_nothing_from_the_internet(built_site: Path) -> None:
     for page in built_site.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
         m = remote.search(text)
-        assert m is None, f"{page.relative_to(built_site)} loads a remote asset: {text[m.start():m.start() + 160]}"
+        assert m is None, f"{page.relative_to(built_site)} loads a remote asset: {text[m.start() : m.start() + 160]}"
     chapter = (built_site / "book" / "02_activations.html").read_text(encoding="utf-8")
     assert re.search(r'<script[^>]+src="[^"]*_static/mathjax/tex-chtml\.js"', chapter), "MathJax must be served locally"
     assert (built_site / "_static" / "mathjax" / "tex-chtml.js").is_file()
@@ -81,5 +81,3 @@ def test_committed_notebooks_have_no_outputs() -> None:
                 assert not cell.outputs and cell.execution_count is None, (
                     f"{nb_path.relative_to(ROOT)}: cell {cell.get('id')} has outputs; strip them before committing"
                 )
-
-

@@ -38,8 +38,13 @@ from tests.conftest import artifacts_dir
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 VIEWPORT = {"width": 1280, "height": 900}
 # Terms searched for on the site's search page; each must be defined in book/glossary.md.
@@ -50,6 +55,7 @@ pytestmark = pytest.mark.slow
 
 # ---------------------------------------------------------------------------------------------
 # What the site must contain, read from _toc.yml and the sources (not from the build).
+
 
 def _toc() -> dict[str, Any]:
     toc: dict[str, Any] = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
@@ -99,6 +105,7 @@ def pages() -> list[str]:
 
 # ---------------------------------------------------------------------------------------------
 # Fixtures: the site, a local server, the browser.
+
 
 @pytest.fixture(scope="module")
 def site(request: pytest.FixtureRequest) -> Path:
@@ -178,12 +185,19 @@ def open_page(browser: Any, base_url: str) -> Iterator[Any]:
         ctx.route(lambda url: not local(url), lambda route: route.abort())
         page = ctx.new_page()
         visit = Visit(page=page, url=urljoin(base_url, path))
-        page.on("console", lambda m: visit.console_errors.append(f"console.{m.type}: {m.text} ({m.location.get('url', '')})")
-                if m.type == "error" else None)
+        page.on(
+            "console",
+            lambda m: (
+                visit.console_errors.append(f"console.{m.type}: {m.text} ({m.location.get('url', '')})")
+                if m.type == "error"
+                else None
+            ),
+        )
         page.on("pageerror", lambda e: visit.console_errors.append(f"uncaught exception: {e}"))
         page.on("request", lambda r: None if local(r.url) else visit.remote_requests.append(r.url))
-        page.on("response", lambda r: visit.bad_responses.append(f"HTTP {r.status} {r.url}")
-                if r.status >= 400 else None)
+        page.on(
+            "response", lambda r: visit.bad_responses.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None
+        )
         page.goto(visit.url, wait_until="load", timeout=30_000)
         return visit
 
@@ -322,18 +336,22 @@ def sidebar_problems(visit: Visit, base_url: str) -> list[str]:
         if (title, target) not in links:
             # The current page links to itself as '#'.
             if not (target == _strip_query(visit.url) and (title, _strip_query(visit.url)) in links):
-                problems.append(f"sidebar does not list {doc} as {title!r} linking to {doc}.html "
-                                f"(it has: {sorted(t for t, _ in links)})")
+                problems.append(
+                    f"sidebar does not list {doc} as {title!r} linking to {doc}.html "
+                    f"(it has: {sorted(t for t, _ in links)})"
+                )
     return problems
 
 
 # ---------------------------------------------------------------------------------------------
 # Tests.
 
+
 def test_every_built_page_is_opened(site: Path) -> None:
     """The list of pages below is the site: no built page escapes the browser test."""
-    built = sorted(str(p.relative_to(site)) for p in site.rglob("*.html")
-                   if not p.relative_to(site).parts[0].startswith("_"))
+    built = sorted(
+        str(p.relative_to(site)) for p in site.rglob("*.html") if not p.relative_to(site).parts[0].startswith("_")
+    )
     missing = sorted(set(pages()) - set(built))
     unvisited = sorted(set(built) - set(pages()))
     assert not missing, f"pages in _toc.yml (or Sphinx's search/index pages) that were not built: {missing}"
@@ -367,13 +385,17 @@ def test_page_in_browser(path: str, open_page: Any, base_url: str) -> None:
 
     for img in page.evaluate(IMAGES):
         if not img["complete"] or img["width"] == 0 or img["height"] == 0:
-            problems.append(f"image does not load: {img['src']} (complete={img['complete']}, "
-                            f"natural size {img['width']}x{img['height']})")
+            problems.append(
+                f"image does not load: {img['src']} (complete={img['complete']}, "
+                f"natural size {img['width']}x{img['height']})"
+            )
 
     hangul = page.evaluate(HANGUL_DRAWN)
     if hangul is not None and hangul["distinct"] < 2:
-        problems.append(f"Korean text ({hangul['chars']}...) is drawn as empty boxes: no font with Hangul is "
-                        "installed. Install one (Debian: `apt-get install fonts-nanum`; `make sysdeps` does it)")
+        problems.append(
+            f"Korean text ({hangul['chars']}...) is drawn as empty boxes: no font with Hangul is "
+            "installed. Install one (Debian: `apt-get install fonts-nanum`; `make sysdeps` does it)"
+        )
 
     problems += sidebar_problems(visit, base_url)
     problems += [f"request leaving localhost: {u}" for u in visit.remote_requests]
@@ -402,21 +424,35 @@ def test_search_finds_glossary_term(term: str, open_page: Any, base_url: str) ->
     try:
         results.first.wait_for(state="attached", timeout=15_000)
     except Exception as e:  # playwright's TimeoutError; its message is not useful on its own
-        status = page.locator("#search-results").inner_text() if page.locator("#search-results").count() else "no #search-results"
-        raise AssertionError(f"search for {term!r} shows no result within 15 s; the page says: {status!r}; "
-                             f"console errors: {visit.console_errors}") from e
+        status = (
+            page.locator("#search-results").inner_text()
+            if page.locator("#search-results").count()
+            else "no #search-results"
+        )
+        raise AssertionError(
+            f"search for {term!r} shows no result within 15 s; the page says: {status!r}; "
+            f"console errors: {visit.console_errors}"
+        ) from e
     page.wait_for_function(
         "() => !document.querySelector('#search-progress') || /found|Search finished|Found/i"
-        ".test(document.querySelector('#search-progress').textContent)", timeout=15_000)
-    hrefs = [_strip_query(urljoin(page.url, h)) for h in results.evaluate_all("as => as.map(a => a.getAttribute('href'))")]
+        ".test(document.querySelector('#search-progress').textContent)",
+        timeout=15_000,
+    )
+    hrefs = [
+        _strip_query(urljoin(page.url, h)) for h in results.evaluate_all("as => as.map(a => a.getAttribute('href'))")
+    ]
     glossary_url = urljoin(base_url, f"{glossary_doc}.html")
-    assert glossary_url in hrefs, f"search for {term!r} does not return the glossary ({glossary_url}); it returns {hrefs}"
+    assert glossary_url in hrefs, (
+        f"search for {term!r} does not return the glossary ({glossary_url}); it returns {hrefs}"
+    )
     assert not visit.remote_requests, f"the search page requested remote URLs: {visit.remote_requests}"
     assert not visit.console_errors, f"the search page logged errors: {visit.console_errors}"
     # The result is a working link: it opens the glossary page, which shows the term.
     results.filter(has_text=re.compile("Glossary", re.I)).first.click()
     page.wait_for_url(re.compile(re.escape(glossary_url)), timeout=10_000)
-    assert page.get_by_text(term, exact=False).count() > 0, f"the glossary page opened from the search does not show {term!r}"
+    assert page.get_by_text(term, exact=False).count() > 0, (
+        f"the glossary page opened from the search does not show {term!r}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -469,20 +505,27 @@ def test_page_at_phone_width(path: str, browser: Any, base_url: str) -> None:
         layout = page.evaluate(PHONE_LAYOUT)
         problems = []
         if layout["scrollWidth"] > layout["clientWidth"] + 1:
-            problems.append(f"the page scrolls sideways: {layout['scrollWidth']} px of content in a "
-                            f"{layout['clientWidth']} px window; too wide: {layout['wide']}")
+            problems.append(
+                f"the page scrolls sideways: {layout['scrollWidth']} px of content in a "
+                f"{layout['clientWidth']} px window; too wide: {layout['wide']}"
+            )
         for img in layout["images"]:
             src = img["src"].split("?")[0].lower()
             if src.endswith(".svg") or src.startswith("data:image/svg"):
                 continue
             if img["shown"] > 0 and img["natural"] < 2 * img["shown"]:
-                problems.append(f"raster figure {img['src']} has {img['natural']} px for {img['shown']:.0f} px on "
-                                "screen: blurred on a phone (make it SVG, as dlbasics.notebook.setup() does)")
+                problems.append(
+                    f"raster figure {img['src']} has {img['natural']} px for {img['shown']:.0f} px on "
+                    "screen: blurred on a phone (make it SVG, as dlbasics.notebook.setup() does)"
+                )
         if path.removesuffix(".html") in toc_files():
             shots = artifacts_dir() / "screenshots-phone"
             shots.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(shots / f"{path.removesuffix('.html').replace('/', '_')}.png"),
-                            full_page=True, animations="disabled")
+            page.screenshot(
+                path=str(shots / f"{path.removesuffix('.html').replace('/', '_')}.png"),
+                full_page=True,
+                animations="disabled",
+            )
         assert not problems, f"{path} at {PHONE['width']} px wide:\n  " + "\n  ".join(problems)
     finally:
         ctx.close()

@@ -18,12 +18,12 @@ from tests.grading_helpers import points, released_course
 ASSIGNMENT = "ps7_capstone"
 BUDGET = 40  # seconds for a whole notebook (c.DrivenExecute.notebook_timeout)
 
-SLOW = '''
+SLOW = """
 def train_classifier(x_train, y_train, rng):
     import time
     while True:  # "one more epoch": training that never ends
         time.sleep(0.05)
-'''
+"""
 
 
 @pytest.mark.slow
@@ -42,8 +42,9 @@ def test_training_past_the_time_limit_loses_the_capstone_and_nothing_else(tmp_pa
     nbformat.write(nb, str(path))
 
     t0 = time.perf_counter()
-    results = {r.student: r for r in grade_class(course, ASSIGNMENT, subs, out_dir=tmp_path / "out",
-                                                  progress=False, workers=2)}
+    results = {
+        r.student: r for r in grade_class(course, ASSIGNMENT, subs, out_dir=tmp_path / "out", progress=False, workers=2)
+    }
     seconds = time.perf_counter() - t0
 
     auto, _ = points(ASSIGNMENT)

@@ -28,10 +28,14 @@ def test_numbers_and_names_are_consistent() -> None:
         assert c.status in ("written", "planned"), f"chapter {c.number}: status must be written or planned"
         assert c.book == f"book/{c.number:02d}_{c.slug}.ipynb", (
             f"chapter {c.number}: the book file must be book/{c.number:02d}_{c.slug}.ipynb (number, then slug), "
-            f"so that chapters cannot be confused; chapters.yml says {c.book}")
+            f"so that chapters cannot be confused; chapters.yml says {c.book}"
+        )
         assert re.fullmatch(rf"ps{c.number}_[a-z0-9_]+", c.assignment), (
-            f"chapter {c.number}: the assignment must be named ps{c.number}_<topic>, got {c.assignment}")
-        assert c.bugzoo == f"tests/bugzoo/{c.assignment}.py", f"chapter {c.number}: bug zoo must be tests/bugzoo/{c.assignment}.py"
+            f"chapter {c.number}: the assignment must be named ps{c.number}_<topic>, got {c.assignment}"
+        )
+        assert c.bugzoo == f"tests/bugzoo/{c.assignment}.py", (
+            f"chapter {c.number}: bug zoo must be tests/bugzoo/{c.assignment}.py"
+        )
 
 
 @pytest.mark.parametrize("ch", written(), ids=lambda c: c.assignment)
@@ -113,8 +117,10 @@ def test_every_lib_module_belongs_to_one_chapter_and_has_tests() -> None:
     for mod in _lib_modules():
         who = owners.get(mod, [])
         if not who:
-            problems.append(f"{mod} belongs to no chapter: add it to the `lib:` list of the chapter that "
-                            f"introduces it (or to `shared:`) in chapters.yml")
+            problems.append(
+                f"{mod} belongs to no chapter: add it to the `lib:` list of the chapter that "
+                f"introduces it (or to `shared:`) in chapters.yml"
+            )
         elif len(who) > 1:
             problems.append(f"{mod} is listed by {', '.join(who)}: one owner only")
     for c in written():
@@ -137,7 +143,10 @@ def test_the_book_stamp_covers_what_the_chapters_import_and_not_the_grader() -> 
     spec.loader.exec_module(mod)
     from dlbgrader.manifest import grading_dependencies
 
-    deps = {p.relative_to(ROOT / "lib").as_posix() for p in grading_dependencies(mod.chapter_sources(), always=("dlbasics",))}
+    deps = {
+        p.relative_to(ROOT / "lib").as_posix()
+        for p in grading_dependencies(mod.chapter_sources(), always=("dlbasics",))
+    }
     assert not any(d.startswith("dlbgrader/") for d in deps)
     assert not any(d.startswith("dlbasics/checks/") for d in deps), "no chapter imports the test helpers"
     for ch in written():
@@ -146,4 +155,5 @@ def test_the_book_stamp_covers_what_the_chapters_import_and_not_the_grader() -> 
                 continue
             path = m.replace(".", "/")
             assert any(d == f"{path}.py" or d.startswith(f"{path}/") for d in deps), (
-                f"chapter {ch.number}'s module {m} should be in the book stamp: {sorted(deps)}")
+                f"chapter {ch.number}'s module {m} should be in the book stamp: {sorted(deps)}"
+            )

@@ -134,13 +134,22 @@ def test_case_table_checks_accept_the_reference_and_catch_each_mistake() -> None
             c = case.cast(dtype)
             check_forward(relu_forward, relu_forward, c.args("x"), name=f"relu, {c}", hint="ReLU")
         dout = np.ones_like(case["x"])
-        check_backward(relu_forward, relu_backward, case.args("x"), dout, wrt=[0], names=["dx"], name=str(case),
-                       hint="ReLU")
+        check_backward(
+            relu_forward, relu_backward, case.args("x"), dout, wrt=[0], names=["dx"], name=str(case), hint="ReLU"
+        )
     with pytest.raises(AssertionError, match="relative error"):
         check_forward(lambda x: (np.abs(x), None), relu_forward, (np.array([-1.0, 2.0]),), name="abs", hint="h")
     with pytest.raises(AssertionError, match="numerical gradient"):
-        check_backward(relu_forward, _relu_bad_backward, (np.array([-0.5, 1.0]),), np.ones(2), wrt=[0],
-                       names=["dx"], name="bad", hint="h")
+        check_backward(
+            relu_forward,
+            _relu_bad_backward,
+            (np.array([-0.5, 1.0]),),
+            np.ones(2),
+            wrt=[0],
+            names=["dx"],
+            name="bad",
+            hint="h",
+        )
     with pytest.raises(AssertionError, match="was modified"):
         check_unchanged(_relu_in_place, (np.array([-1.0, 2.0]),), names=["x"], name="in place", hint="h")
 
@@ -154,8 +163,16 @@ def _raises_value_error(dout: np.ndarray, cache: Any) -> np.ndarray:
 
 def test_an_exception_from_the_students_function_is_a_failure_with_the_checks_hint() -> None:
     with pytest.raises(CheckFailed, match=r"(?s)raised ValueError.*\[misconception: probe\]") as err:
-        check_backward(relu_forward, _raises_value_error, (np.array([-0.5, 1.0]),), np.ones(2), wrt=[0],
-                       names=["dx"], name="shape error", hint=H)
+        check_backward(
+            relu_forward,
+            _raises_value_error,
+            (np.array([-0.5, 1.0]),),
+            np.ones(2),
+            wrt=[0],
+            names=["dx"],
+            name="shape error",
+            hint=H,
+        )
     assert err.value.misconception == "probe"
     with pytest.raises(NotImplementedError):  # an answer not written yet stays what it is
         with diagnose(H):
@@ -216,25 +233,40 @@ SIGMOID = (ref.sigmoid_forward, ref.sigmoid_backward)
 RELU = (ref.relu_forward, ref.relu_backward)
 
 
-@pytest.mark.parametrize(("forward", "backward", "reference", "dtype", "misconception"), [
-    (ref.sigmoid_forward, ref.sigmoid_backward, SIGMOID, np.float32, None),
-    (ref.relu_forward, ref.relu_backward, RELU, np.float32, None),
-    (_sigmoid_naive, ref.sigmoid_backward, SIGMOID, np.float64, "warns"),
-    (_sigmoid_derivative_from_x, _sigmoid_backward_from_x, SIGMOID, np.float64, "finite"),
-    (ref.relu_forward, _relu_upcast, RELU, np.float32, "dtype"),
-    (_relu_in_place_pass, ref.relu_backward, RELU, np.float64, "modifies"),
-    (ref.relu_forward, _relu_one_at_zero, RELU, np.float64, "kink"),
-])
-def test_check_pass_names_the_most_specific_misconception_first(forward: Any, backward: Any, reference: Any, dtype: Any,
-                                                                misconception: str | None) -> None:
-    diagnosis = Diagnosis(**{k: Hint(k, k, "s") for k in ("warns", "modifies", "dtype", "finite", "values",
-                                                           "gradients", "kink")}, entrywise=True)
+@pytest.mark.parametrize(
+    ("forward", "backward", "reference", "dtype", "misconception"),
+    [
+        (ref.sigmoid_forward, ref.sigmoid_backward, SIGMOID, np.float32, None),
+        (ref.relu_forward, ref.relu_backward, RELU, np.float32, None),
+        (_sigmoid_naive, ref.sigmoid_backward, SIGMOID, np.float64, "warns"),
+        (_sigmoid_derivative_from_x, _sigmoid_backward_from_x, SIGMOID, np.float64, "finite"),
+        (ref.relu_forward, _relu_upcast, RELU, np.float32, "dtype"),
+        (_relu_in_place_pass, ref.relu_backward, RELU, np.float64, "modifies"),
+        (ref.relu_forward, _relu_one_at_zero, RELU, np.float64, "kink"),
+    ],
+)
+def test_check_pass_names_the_most_specific_misconception_first(
+    forward: Any, backward: Any, reference: Any, dtype: Any, misconception: str | None
+) -> None:
+    diagnosis = Diagnosis(
+        **{k: Hint(k, k, "s") for k in ("warns", "modifies", "dtype", "finite", "values", "gradients", "kink")},
+        entrywise=True,
+    )
     c = extremes()[0].cast(dtype)
     expected = reference_pass(*reference, c.args("x"), c["dout"])
 
     def run() -> None:
-        check_pass(forward, backward, c.inputs("x"), c["dout"], expected, grads=["dx"], name=str(c),
-                   diagnosis=diagnosis, kinks=c["x"] == 0)
+        check_pass(
+            forward,
+            backward,
+            c.inputs("x"),
+            c["dout"],
+            expected,
+            grads=["dx"],
+            name=str(c),
+            diagnosis=diagnosis,
+            kinks=c["x"] == 0,
+        )
 
     if misconception is None:
         run()
@@ -253,11 +285,27 @@ def test_check_pass_compares_values_entry_by_entry_and_gradients_by_their_larges
     c = extremes()[0]
     expected = reference_pass(ref.elu_forward, ref.elu_backward, c.args("x"), c["dout"])
     loose = Diagnosis(values=Hint("values", "v", "s"), gradients=Hint("gradients", "g", "s"))
-    check_pass(elu_exp_minus_one, ref.elu_backward, c.inputs("x"), c["dout"], expected, grads=["dx"], name="norm-wise",
-               diagnosis=loose)
+    check_pass(
+        elu_exp_minus_one,
+        ref.elu_backward,
+        c.inputs("x"),
+        c["dout"],
+        expected,
+        grads=["dx"],
+        name="norm-wise",
+        diagnosis=loose,
+    )
     with pytest.raises(CheckFailed, match=r"entry \(6,\)") as err:  # ELU(-1e-8)
-        check_pass(elu_exp_minus_one, ref.elu_backward, c.inputs("x"), c["dout"], expected, grads=["dx"],
-                   name="entrywise", diagnosis=Diagnosis(values=Hint("values", "v", "s"), entrywise=True))
+        check_pass(
+            elu_exp_minus_one,
+            ref.elu_backward,
+            c.inputs("x"),
+            c["dout"],
+            expected,
+            grads=["dx"],
+            name="entrywise",
+            diagnosis=Diagnosis(values=Hint("values", "v", "s"), entrywise=True),
+        )
     assert err.value.misconception == "values"
 
 
@@ -273,13 +321,24 @@ def test_check_backward_takes_one_hint_per_gradient() -> None:
 
     hints_ = [Hint("dx", "", "s"), Hint("dw", "", "s"), Hint("db", "", "s")]
     with pytest.raises(CheckFailed) as err:
-        check_backward(linear_forward, db_mean, (x, w, b), np.arange(4.0).reshape(2, 2), wrt=[0, 1, 2],
-                       names=["dx", "dw", "db"], name="db as a mean", hint=hints_)
+        check_backward(
+            linear_forward,
+            db_mean,
+            (x, w, b),
+            np.arange(4.0).reshape(2, 2),
+            wrt=[0, 1, 2],
+            names=["dx", "dw", "db"],
+            name="db as a mean",
+            hint=hints_,
+        )
     assert err.value.misconception == "db" and "db, db as a mean" in str(err.value)
 
 
-ASSIGNMENTS = [c.assignment for c in chapters() if (ROOT / "lib" / "dlbasics" / "checks" / "misconceptions"
-                                                    / f"{c.assignment}.py").is_file()]
+ASSIGNMENTS = [
+    c.assignment
+    for c in chapters()
+    if (ROOT / "lib" / "dlbasics" / "checks" / "misconceptions" / f"{c.assignment}.py").is_file()
+]
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -287,8 +346,13 @@ def test_misconceptions_name_real_sections_and_show_no_code(assignment: str) -> 
     """Every hint's section is "<chapter title> › <heading>" as the chapter writes them; no hint shows code."""
     ch = next(c for c in chapters() if c.assignment == assignment)
     nb = nbformat.read(str(ROOT / ch.book), as_version=4)
-    headings = {re.sub(r"\s+", " ", ln.lstrip("#").strip()) for c in nb.cells if c.cell_type == "markdown"
-                for ln in c.source.splitlines() if ln.startswith("#")}
+    headings = {
+        re.sub(r"\s+", " ", ln.lstrip("#").strip())
+        for c in nb.cells
+        if c.cell_type == "markdown"
+        for ln in c.source.splitlines()
+        if ln.startswith("#")
+    }
     titles = {c.title: c for c in chapters()}
     for h in hints(assignment):
         title, _, heading = h.section.partition(" › ")
@@ -296,13 +360,19 @@ def test_misconceptions_name_real_sections_and_show_no_code(assignment: str) -> 
         other = titles[title]
         if other.written and other.book != ch.book:
             other_nb = nbformat.read(str(ROOT / other.book), as_version=4)
-            found = {re.sub(r"\s+", " ", ln.lstrip("#").strip()) for c in other_nb.cells if c.cell_type == "markdown"
-                     for ln in c.source.splitlines() if ln.startswith("#")}
+            found = {
+                re.sub(r"\s+", " ", ln.lstrip("#").strip())
+                for c in other_nb.cells
+                if c.cell_type == "markdown"
+                for ln in c.source.splitlines()
+                if ln.startswith("#")
+            }
         else:
             found = headings
         assert heading in found, f"{assignment} {h.id}: no heading {heading!r} in {title} (headings: {sorted(found)})"
         assert not re.search(r"np\.|\w\(.*\)|\[\w+\]|==|\+=|\*=", h.text), (
-            f"{assignment} {h.id}: a hint names the misconception in words, without code: {h.text!r}")
+            f"{assignment} {h.id}: a hint names the misconception in words, without code: {h.text!r}"
+        )
 
 
 def test_check_pass_and_check_backward_take_forward_passes_with_extra_results() -> None:
@@ -312,20 +382,37 @@ def test_check_pass_and_check_backward_take_forward_passes_with_extra_results() 
     import dlbasics.normalization as norm
 
     rng = np.random.default_rng(0)
-    args = {"x": rng.standard_normal((4, 3)), "gamma": rng.uniform(0.5, 2.0, 3), "beta": rng.standard_normal(3),
-            "running_mean": rng.standard_normal(3), "running_var": rng.uniform(0.5, 2.0, 3)}
+    args = {
+        "x": rng.standard_normal((4, 3)),
+        "gamma": rng.uniform(0.5, 2.0, 3),
+        "beta": rng.standard_normal(3),
+        "running_mean": rng.standard_normal(3),
+        "running_var": rng.uniform(0.5, 2.0, 3),
+    }
     dout, kwargs, extra = rng.standard_normal((4, 3)), {"training": True}, ["new_running_mean", "new_running_var"]
     expected = reference_pass(norm.batchnorm_forward, norm.batchnorm_backward, list(args.values()), dout, kwargs=kwargs)
     assert len(expected) == 3 and len(expected[2]) == 2, "reference_pass returns the extra results third"
     h = {k: Hint(k, k, "s") for k in ("values", "mean", "var", "dx", "shared", "modifies")}
-    diagnosis = Diagnosis(values=h["values"], extra=[h["mean"], h["var"]], gradients=[h["dx"], h["shared"], h["shared"]],
-                          modifies=h["modifies"])
+    diagnosis = Diagnosis(
+        values=h["values"],
+        extra=[h["mean"], h["var"]],
+        gradients=[h["dx"], h["shared"], h["shared"]],
+        modifies=h["modifies"],
+    )
 
     def run(forward: Any, backward: Any = norm.batchnorm_backward) -> tuple[Any, ...]:
-        return check_pass(forward, backward, {k: v.copy() for k, v in args.items()}, dout.copy(),
-                          expected if backward is not None else (expected[0], (), expected[2]),
-                          grads=["dx", "dgamma", "dbeta"] if backward is not None else [], extra=extra, kwargs=kwargs,
-                          name="batch norm", diagnosis=diagnosis)
+        return check_pass(
+            forward,
+            backward,
+            {k: v.copy() for k, v in args.items()},
+            dout.copy(),
+            expected if backward is not None else (expected[0], (), expected[2]),
+            grads=["dx", "dgamma", "dbeta"] if backward is not None else [],
+            extra=extra,
+            kwargs=kwargs,
+            name="batch norm",
+            diagnosis=diagnosis,
+        )
 
     out, grads, (mean, var) = run(norm.batchnorm_forward)
     assert_close(var, expected[2][1]) and assert_close(grads[0], expected[1][0])
@@ -343,19 +430,44 @@ def test_check_pass_and_check_backward_take_forward_passes_with_extra_results() 
     def two_results(*a: Any, **k: Any) -> tuple[Any, ...]:
         return tuple(norm.batchnorm_forward(*a, **k)[:2])
 
-    for forward, backward, misconception in [(biased_running_var, None, "var"), (biased_running_var, norm.batchnorm_backward, "var"),
-                                             (in_place, None, "modifies"), (two_results, None, "values")]:
+    for forward, backward, misconception in [
+        (biased_running_var, None, "var"),
+        (biased_running_var, norm.batchnorm_backward, "var"),
+        (in_place, None, "modifies"),
+        (two_results, None, "values"),
+    ]:
         with pytest.raises(CheckFailed) as err:
             run(forward, backward)
         assert err.value.misconception == misconception, str(err.value)
     assert "expected the forward pass to return 4 results" in str(err.value)
 
-    check_backward(norm.batchnorm_forward, norm.batchnorm_backward, list(args.values()), dout, wrt=[0, 1, 2],
-                   names=["dx", "dgamma", "dbeta"], kwargs=kwargs, extra=extra, name="batch norm", hint=h["dx"])
+    check_backward(
+        norm.batchnorm_forward,
+        norm.batchnorm_backward,
+        list(args.values()),
+        dout,
+        wrt=[0, 1, 2],
+        names=["dx", "dgamma", "dbeta"],
+        kwargs=kwargs,
+        extra=extra,
+        name="batch norm",
+        hint=h["dx"],
+    )
     with pytest.raises(CheckFailed, match="return 2 results") as err:
-        check_backward(norm.batchnorm_forward, norm.batchnorm_backward, list(args.values()), dout, wrt=[0],
-                       names=["dx"], kwargs=kwargs, name="batch norm without extra", hint=h["dx"])
+        check_backward(
+            norm.batchnorm_forward,
+            norm.batchnorm_backward,
+            list(args.values()),
+            dout,
+            wrt=[0],
+            names=["dx"],
+            kwargs=kwargs,
+            name="batch norm without extra",
+            hint=h["dx"],
+        )
     assert err.value.misconception == "dx"
+
+
 # ------------------------------------------------------------------ check_call: functions without a cache
 def _ce_sum(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
     loss, dlogits = losses.cross_entropy_loss(logits, targets)
@@ -399,29 +511,41 @@ def _ce_one_hot_targets(logits: np.ndarray, targets: np.ndarray) -> tuple[float,
     return 0.0, (p - targets) / len(targets)  # broadcasting fails: targets taken as one-hot rows
 
 
-@pytest.mark.parametrize(("fn", "dtype", "misconception"), [
-    (losses.cross_entropy_loss, np.float64, None),
-    (losses.cross_entropy_loss, np.float32, None),
-    (_ce_naive, np.float64, "warns"),
-    (_ce_in_place, np.float64, "modifies"),
-    (_ce_upcast, np.float32, "dtype"),
-    (_ce_nan_gradient, np.float64, "finite"),
-    (_ce_sum, np.float64, "values"),
-    (_ce_loss_array, np.float64, "values"),
-    (_ce_not_divided, np.float64, "gradients"),
-    (_ce_one_hot_targets, np.float64, "raises"),
-])
+@pytest.mark.parametrize(
+    ("fn", "dtype", "misconception"),
+    [
+        (losses.cross_entropy_loss, np.float64, None),
+        (losses.cross_entropy_loss, np.float32, None),
+        (_ce_naive, np.float64, "warns"),
+        (_ce_in_place, np.float64, "modifies"),
+        (_ce_upcast, np.float32, "dtype"),
+        (_ce_nan_gradient, np.float64, "finite"),
+        (_ce_sum, np.float64, "values"),
+        (_ce_loss_array, np.float64, "values"),
+        (_ce_not_divided, np.float64, "gradients"),
+        (_ce_one_hot_targets, np.float64, "raises"),
+    ],
+)
 def test_check_call_names_the_most_specific_misconception_first(fn: Any, dtype: Any, misconception: str | None) -> None:
-    diagnosis = Diagnosis(**{k: Hint(k, k, "s") for k in ("warns", "modifies", "dtype", "finite", "values", "gradients")})
+    diagnosis = Diagnosis(
+        **{k: Hint(k, k, "s") for k in ("warns", "modifies", "dtype", "finite", "values", "gradients")}
+    )
     logits = np.array([[1000.0, 999.0, 998.0], [0.5, -1.0, 2.0]], dtype=dtype)
     targets = np.array([2, 0])
     expected = reference_call(losses.cross_entropy_loss, (logits, targets))
     assert np.ndim(expected[0]) == 0 and expected[1][0].dtype == np.float64
 
     def run() -> None:
-        check_call(fn, {"logits": logits.copy(), "targets": targets.copy()}, expected, returns=["loss", "dlogits"],
-                   name="two examples", diagnosis=diagnosis, raises=Hint("raises", "r", "s"),
-                   atol=rounding(logits))
+        check_call(
+            fn,
+            {"logits": logits.copy(), "targets": targets.copy()},
+            expected,
+            returns=["loss", "dlogits"],
+            name="two examples",
+            diagnosis=diagnosis,
+            raises=Hint("raises", "r", "s"),
+            atol=rounding(logits),
+        )
 
     if misconception is None:
         run()
@@ -447,12 +571,23 @@ def test_check_call_checks_a_single_value_and_a_scalar_relative_to_its_own_size(
     assert err.value.misconception == "finite"
     loss = Diagnosis(values=Hint("values", "v", "s"))
     small = np.array([[6.0, 0.0]])
-    check_call(losses.cross_entropy_loss, {"logits": small, "targets": np.array([0])},
-               reference_call(losses.cross_entropy_loss, (small, np.array([0]))), returns=["loss", "dlogits"],
-               name="small loss", diagnosis=loss)
+    check_call(
+        losses.cross_entropy_loss,
+        {"logits": small, "targets": np.array([0])},
+        reference_call(losses.cross_entropy_loss, (small, np.array([0]))),
+        returns=["loss", "dlogits"],
+        name="small loss",
+        diagnosis=loss,
+    )
     with pytest.raises(CheckFailed, match=r"got 0.002478\d*, expected 0.002475\d* \(relative error"):
-        check_call(lambda z, t: (0.0024787, None), {"logits": small, "targets": np.array([0])},
-                   (0.0024752851, [None]), returns=["loss", "dlogits"], name="small loss", diagnosis=loss)
+        check_call(
+            lambda z, t: (0.0024787, None),
+            {"logits": small, "targets": np.array([0])},
+            (0.0024752851, [None]),
+            returns=["loss", "dlogits"],
+            name="small loss",
+            diagnosis=loss,
+        )
 
 
 def test_rounding_lets_an_honest_float32_formula_through_and_nothing_else() -> None:
@@ -463,10 +598,18 @@ def test_rounding_lets_an_honest_float32_formula_through_and_nothing_else() -> N
     expected = reference_call(losses.log_softmax, (logits,))
     exact = Diagnosis(values=Hint("values", "v", "s"), entrywise=True)
     with pytest.raises(CheckFailed):
-        check_call(log_softmax_via_lse, {"logits": logits}, expected, returns=["log_probs"], name="f32",
-                   diagnosis=exact)
-    check_call(log_softmax_via_lse, {"logits": logits}, expected, returns=["log_probs"], name="f32", diagnosis=exact,
-               atol=rounding(logits))
+        check_call(
+            log_softmax_via_lse, {"logits": logits}, expected, returns=["log_probs"], name="f32", diagnosis=exact
+        )
+    check_call(
+        log_softmax_via_lse,
+        {"logits": logits},
+        expected,
+        returns=["log_probs"],
+        name="f32",
+        diagnosis=exact,
+        atol=rounding(logits),
+    )
     assert rounding(logits) == pytest.approx(8 * np.finfo(np.float32).eps * 1000)
     assert rounding(np.array([0.5, -np.inf])) == 8 * np.finfo(np.float64).eps  # at least 1, infinities ignored
     big = np.array([[1e4, -1e4]], dtype=np.float32)
@@ -475,9 +618,19 @@ def test_rounding_lets_an_honest_float32_formula_through_and_nothing_else() -> N
         return np.log(np.maximum(losses.softmax(z), np.float32(1e-30)))
 
     with pytest.raises(CheckFailed, match=r"entry \(0, 1\) is -69.07"):
-        check_call(log_of_clipped_softmax, {"logits": big}, reference_call(losses.log_softmax, (big,)),
-                   returns=["log_probs"], name="clipped", diagnosis=exact, atol=rounding(big))
+        check_call(
+            log_of_clipped_softmax,
+            {"logits": big},
+            reference_call(losses.log_softmax, (big,)),
+            returns=["log_probs"],
+            name="clipped",
+            diagnosis=exact,
+            atol=rounding(big),
+        )
+
+
 # --------------------------------------------------------------------------- step functions (optimizers)
+
 
 def _adam_in_place_state(w: np.ndarray, dw: np.ndarray, state: Any = None, **hyper: Any) -> tuple[np.ndarray, Any]:
     """Right iterates, but the averages are updated in the arrays of the state it was given."""
@@ -497,8 +650,9 @@ class _OwnState:
         self.buf = buf
 
 
-def _momentum_own_state_in_place(w: np.ndarray, dw: np.ndarray, state: Any = None, *, lr: float,
-                                 momentum: float = 0.9) -> tuple[np.ndarray, Any]:
+def _momentum_own_state_in_place(
+    w: np.ndarray, dw: np.ndarray, state: Any = None, *, lr: float, momentum: float = 0.9
+) -> tuple[np.ndarray, Any]:
     if state is None:
         state = _OwnState(dw.copy())
     else:
@@ -507,8 +661,9 @@ def _momentum_own_state_in_place(w: np.ndarray, dw: np.ndarray, state: Any = Non
     return w - lr * state.buf, state
 
 
-def _momentum_own_state(w: np.ndarray, dw: np.ndarray, state: Any = None, *, lr: float,
-                        momentum: float = 0.9) -> tuple[np.ndarray, Any]:
+def _momentum_own_state(
+    w: np.ndarray, dw: np.ndarray, state: Any = None, *, lr: float, momentum: float = 0.9
+) -> tuple[np.ndarray, Any]:
     buf = dw.copy() if state is None else momentum * state.buf + dw
     return w - lr * buf, _OwnState(buf)
 
@@ -525,8 +680,9 @@ def _adam_upcast(w: np.ndarray, dw: np.ndarray, state: Any = None, **hyper: Any)
     return new_w.astype(np.float64), new
 
 
-def _adagrad_eps_outside(w: np.ndarray, dw: np.ndarray, state: Any = None, *, lr: float = 1e-2,
-                         eps: float = 1e-10) -> tuple[np.ndarray, Any]:
+def _adagrad_eps_outside(
+    w: np.ndarray, dw: np.ndarray, state: Any = None, *, lr: float = 1e-2, eps: float = 1e-10
+) -> tuple[np.ndarray, Any]:
     g_sum = dw * dw if state is None else state + dw * dw
     return w - lr * (dw / np.sqrt(g_sum) + eps), g_sum
 
@@ -535,39 +691,55 @@ def test_step_checks_accept_a_reference_and_its_gradients_at_the_iterates() -> N
     from dlbasics.optim import adam_step, momentum_step
 
     table = cases(range(2), lambda rng: {"w0": rng.standard_normal((2, 3)), "grads": rng.standard_normal((5, 2, 3))})
-    everything = StepDiagnosis(**{k: Hint(k, k, "s") for k in ("values", "warns", "modifies", "modifies_state",
-                                                                "dtype", "finite")})
+    everything = StepDiagnosis(
+        **{k: Hint(k, k, "s") for k in ("values", "warns", "modifies", "modifies_state", "dtype", "finite")}
+    )
     for case in table:
         for dtype in (np.float64, np.float32):
             c = case.cast(dtype)
             expected = reference_steps(adam_step, c["w0"], c["grads"], kwargs={"lr": 0.1})
             assert expected.shape == (6, 2, 3) and expected.dtype == np.float64
-            traj = check_steps(adam_step, c["w0"], c["grads"], expected, kwargs={"lr": 0.1}, name=str(c),
-                               diagnosis=everything)
+            traj = check_steps(
+                adam_step, c["w0"], c["grads"], expected, kwargs={"lr": 0.1}, name=str(c), diagnosis=everything
+            )
             assert traj.shape == (6, 2, 3) and traj.dtype == dtype
     # gradients at the iterates, a learning rate per step, and a state of the student's own class
     a, target = np.array([1.0, 3.0]), np.array([0.5, -1.0])
     lrs = [0.1, 0.2, 0.05, 0.1]
-    expected = reference_steps(momentum_step, np.zeros(2), lambda w, t: a * (w - target), steps=4, lrs=lrs,
-                               kwargs={"momentum": 0.5})
+    expected = reference_steps(
+        momentum_step, np.zeros(2), lambda w, t: a * (w - target), steps=4, lrs=lrs, kwargs={"momentum": 0.5}
+    )
     w, state, manual = np.zeros(2), None, [np.zeros(2)]
     for lr in lrs:
         w, state = momentum_step(w, a * (w - target), state, lr=lr, momentum=0.5)
         manual.append(w)
     assert np.array_equal(expected, np.stack(manual))
-    check_steps(_momentum_own_state, np.zeros(2), lambda w, t: a * (w - target), expected, steps=4, lrs=lrs,
-                kwargs={"momentum": 0.5}, name="own state", diagnosis=everything)
+    check_steps(
+        _momentum_own_state,
+        np.zeros(2),
+        lambda w, t: a * (w - target),
+        expected,
+        steps=4,
+        lrs=lrs,
+        kwargs={"momentum": 0.5},
+        name="own state",
+        diagnosis=everything,
+    )
 
 
-@pytest.mark.parametrize(("step", "dtype", "misconception"), [
-    (_sgd_in_place, np.float64, "modifies"),
-    (_adam_in_place_state, np.float64, "modifies_state"),
-    (_momentum_own_state_in_place, np.float64, "modifies_state"),
-    (_adam_upcast, np.float32, "dtype"),
-])
+@pytest.mark.parametrize(
+    ("step", "dtype", "misconception"),
+    [
+        (_sgd_in_place, np.float64, "modifies"),
+        (_adam_in_place_state, np.float64, "modifies_state"),
+        (_momentum_own_state_in_place, np.float64, "modifies_state"),
+        (_adam_upcast, np.float32, "dtype"),
+    ],
+)
 def test_step_checks_name_the_most_specific_misconception(step: Any, dtype: Any, misconception: str) -> None:
-    diagnosis = StepDiagnosis(**{k: Hint(k, k, "s") for k in ("values", "warns", "modifies", "modifies_state",
-                                                               "dtype", "finite")})
+    diagnosis = StepDiagnosis(
+        **{k: Hint(k, k, "s") for k in ("values", "warns", "modifies", "modifies_state", "dtype", "finite")}
+    )
     w0 = np.array([1.0, -2.0, 0.5], dtype=dtype)
     grads = np.array([[1.0, 2.0, -1.0]] * 3, dtype=dtype)
     with pytest.raises(CheckFailed) as err:
@@ -581,18 +753,45 @@ def test_step_checks_report_the_first_wrong_step_warnings_and_results_that_are_n
     hyper = {"lr": 0.1, "eps": 1e-3}
     expected = reference_steps(adagrad_step, np.ones(2), np.array([[1.0, -1.0]] * 3), kwargs=hyper)
     with pytest.raises(CheckFailed, match=r"(?s)w after step 1 of 3 \(probe\).*\[misconception: values\]"):
-        check_steps(_adagrad_eps_outside, np.ones(2), np.array([[1.0, -1.0]] * 3), expected, kwargs=hyper,
-                    name="probe", diagnosis=StepDiagnosis(values=Hint("values", "v", "s")))
+        check_steps(
+            _adagrad_eps_outside,
+            np.ones(2),
+            np.array([[1.0, -1.0]] * 3),
+            expected,
+            kwargs=hyper,
+            name="probe",
+            diagnosis=StepDiagnosis(values=Hint("values", "v", "s")),
+        )
     zeros = np.zeros((2, 2))
     with pytest.raises(CheckFailed, match="RuntimeWarning") as err:
-        check_steps(_adagrad_eps_outside, np.ones(2), zeros, None, name="zero gradients",
-                    diagnosis=StepDiagnosis(warns=Hint("warns", "w", "s"), finite=Hint("finite", "f", "s")))
+        check_steps(
+            _adagrad_eps_outside,
+            np.ones(2),
+            zeros,
+            None,
+            name="zero gradients",
+            diagnosis=StepDiagnosis(warns=Hint("warns", "w", "s"), finite=Hint("finite", "f", "s")),
+        )
     assert err.value.misconception == "warns"
     with pytest.raises(CheckFailed, match=r"expected a pair \(new_w, new_state\)"):
-        check_steps(lambda w, dw, state, lr: w - lr * dw, np.ones(2), zeros, None, kwargs={"lr": 0.1}, name="pair",
-                    diagnosis=StepDiagnosis(values=Hint("values", "v", "s")))
-    check_steps(sgd_step, np.ones(2), zeros, np.ones((3, 2)), kwargs={"lr": 0.1}, name="no hint for modifies",
-                diagnosis=StepDiagnosis(values=Hint("values", "v", "s")))
+        check_steps(
+            lambda w, dw, state, lr: w - lr * dw,
+            np.ones(2),
+            zeros,
+            None,
+            kwargs={"lr": 0.1},
+            name="pair",
+            diagnosis=StepDiagnosis(values=Hint("values", "v", "s")),
+        )
+    check_steps(
+        sgd_step,
+        np.ones(2),
+        zeros,
+        np.ones((3, 2)),
+        kwargs={"lr": 0.1},
+        name="no hint for modifies",
+        diagnosis=StepDiagnosis(values=Hint("values", "v", "s")),
+    )
 
 
 def test_plain_data_is_what_travels_as_data() -> None:
@@ -600,6 +799,8 @@ def test_plain_data_is_what_travels_as_data() -> None:
     assert not is_plain(_OwnState(np.ones(2)))
     assert not is_plain({"nt": ref.SigmoidCache(out=np.ones(2))})  # a NamedTuple is the student's own class
     assert not is_plain(np.array([object()]))
+
+
 # ------------------------------------------------------------------ random results and dicts of arrays
 @pytest.mark.parametrize(("n", "p"), [(4000, 0.25), (500, 0.85), (2000, 0.1), (30, 0.1), (12, 0.5), (1, 0.3)])
 def test_binomial_interval_is_the_exact_central_interval(n: int, p: float) -> None:
@@ -661,12 +862,20 @@ def test_assert_mapping_close_checks_the_structure_then_the_values() -> None:
     with pytest.raises(CheckFailed, match=r"grads\['w2'\]"):
         assert_mapping_close(off, expected, rtol=1e-12, name="grads", where={**where, "w2": ~where["w2"]})
 
+
 # ------------------------------------------------------------------- a whole classifier (chapter 7's capstone)
 
 from dlbasics.checks import ClassifierDiagnosis, check_accuracy, check_predictions, digits_split, trained  # noqa: E402
 
-CLASSIFIER = ClassifierDiagnosis(contract="contract", modifies="modifies", evaluation="evaluation", labels="labels",
-                                 preprocessing="preprocessing", shuffle="shuffle", converges="converges")
+CLASSIFIER = ClassifierDiagnosis(
+    contract="contract",
+    modifies="modifies",
+    evaluation="evaluation",
+    labels="labels",
+    preprocessing="preprocessing",
+    shuffle="shuffle",
+    converges="converges",
+)
 
 
 def centroid_classifier(x_train: Any, y_train: Any, rng: Any) -> Any:
@@ -740,8 +949,13 @@ def test_check_predictions_accepts_a_fixed_function_of_each_image_and_names_each
     def broken(x: Any, y: Any, rng: Any) -> Any:
         raise ValueError("shapes do not fit")
 
-    for fn, expected in ((noisy, "evaluation"), (batch_standardized, "evaluation"), (in_place, "modifies"),
-                         (floats, "contract"), (broken, "contract")):
+    for fn, expected in (
+        (noisy, "evaluation"),
+        (batch_standardized, "evaluation"),
+        (in_place, "modifies"),
+        (floats, "contract"),
+        (broken, "contract"),
+    ):
         err = _failure(fn, lambda f: check_predictions(f, digits_split(0), diagnosis=CLASSIFIER))
         assert f"Hint: {expected}" in str(err), f"{fn.__name__}: expected the {expected} hint, got {err}"
 
@@ -772,8 +986,11 @@ def test_check_accuracy_diagnoses_a_low_accuracy_by_what_would_repair_it() -> No
         return lambda z: np.argmax(design(z) @ w, axis=1)
 
     def last_examples_only(x: Any, y: Any, rng: Any) -> Any:  # "remembers" only what came last
-        return centroid_classifier(x[-700:], y[-700:], rng) if len(set(y[-700:])) == 10 else (
-            lambda z: np.full(len(z), int(y[-1])))
+        return (
+            centroid_classifier(x[-700:], y[-700:], rng)
+            if len(set(y[-700:])) == 10
+            else (lambda z: np.full(len(z), int(y[-1])))
+        )
 
     for fn, expected in ((shifted, "labels"), (raw_in_predict, "preprocessing"), (last_examples_only, "shuffle")):
         err = _failure(fn, lambda f: check_accuracy(f, splits, at_least=0.85, diagnosis=CLASSIFIER))

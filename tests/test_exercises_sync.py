@@ -41,8 +41,12 @@ def test_student_version_has_no_solutions_or_hidden_tests(assignment: str) -> No
 
 def _unused_imports(source: str) -> list[str]:
     tree = ast.parse(source)
-    imported = {(alias.asname or alias.name).split(".")[0] for node in ast.walk(tree)
-                if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+    imported = {
+        (alias.asname or alias.name).split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    }
     used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
     return sorted(imported - used)
 

@@ -28,7 +28,8 @@ def with_bugzoo() -> list[str]:
 @pytest.mark.parametrize("assignment", assignments())
 def test_every_assignment_has_a_bug_zoo(assignment: str) -> None:
     assert importlib.util.find_spec(f"tests.bugzoo.{assignment}") is not None, (
-        f"{assignment} has no bug zoo: add tests/bugzoo/{assignment}.py (see tests/bugzoo/__init__.py)")
+        f"{assignment} has no bug zoo: add tests/bugzoo/{assignment}.py (see tests/bugzoo/__init__.py)"
+    )
 
 
 def bugs(assignment: str) -> list[Any]:
@@ -63,9 +64,13 @@ def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     # nbgrader layout, with the notebook renamed by the student
     write_solution_submission(source_nb, release_nb, subs / "renamed" / assignment / "my work (1).ipynb")
     for bug in bugs(assignment):
-        write_solution_submission(source_nb, release_nb, subs / f"bug_{bug.name}.ipynb", replace={bug.cell: (bug.old, bug.new)})
+        write_solution_submission(
+            source_nb, release_nb, subs / f"bug_{bug.name}.ipynb", replace={bug.cell: (bug.old, bug.new)}
+        )
     for alt in alternatives(assignment):
-        write_solution_submission(source_nb, release_nb, subs / f"alt_{alt.name}.ipynb", replace={alt.cell: (alt.old, alt.new)})
+        write_solution_submission(
+            source_nb, release_nb, subs / f"alt_{alt.name}.ipynb", replace={alt.cell: (alt.old, alt.new)}
+        )
     out = tmp / "export"
     results = grade_class(course, assignment, subs, out_dir=out, progress=False)
     return Graded(assignment, results, out / "grades.csv", course)
@@ -137,14 +142,22 @@ def test_each_bug_is_diagnosed_as_its_misconception(graded: Graded) -> None:
     table = hints(graded.assignment)
     problems = []
     for bug in bugs(graded.assignment):
-        assert bug.misconception in table, f"{bug.name}: {bug.misconception!r} is not a misconception of {graded.assignment}"
+        assert bug.misconception in table, (
+            f"{bug.name}: {bug.misconception!r} is not a misconception of {graded.assignment}"
+        )
         r = graded.by_student[f"bug_{bug.name}"]
-        cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in autograded_notebook(graded, f"bug_{bug.name}").cells}
+        cells = {
+            c.metadata.get("nbgrader", {}).get("grade_id"): c
+            for c in autograded_notebook(graded, f"bug_{bug.name}").cells
+        }
         for cell_id in sorted(c for c, p in auto.items() if (r.cells.get(c) or 0.0) < p):
-            errors = " ".join(str(o.get("evalue", "")) for o in cells[cell_id].get("outputs", [])
-                              if o.get("output_type") == "error")
+            errors = " ".join(
+                str(o.get("evalue", "")) for o in cells[cell_id].get("outputs", []) if o.get("output_type") == "error"
+            )
             if f"[misconception: {bug.misconception}]" not in errors:
-                problems.append(f"{bug.name}: {cell_id} does not name [misconception: {bug.misconception}]: {errors[:300]!r}")
+                problems.append(
+                    f"{bug.name}: {cell_id} does not name [misconception: {bug.misconception}]: {errors[:300]!r}"
+                )
     assert not problems, "\n".join(problems)
 
 
@@ -168,7 +181,9 @@ def test_feedback_shows_failures_but_not_hidden_test_code(graded: Graded) -> Non
     hidden_lines = set()
     for block in re.findall(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", json_unescape(source), re.S):
         hidden_lines |= {ln.strip() for ln in block.splitlines() if len(ln.strip()) > 25}
-    released = json_unescape((ROOT / "exercises" / graded.assignment / f"{graded.assignment}.ipynb").read_text(encoding="utf-8"))
+    released = json_unescape(
+        (ROOT / "exercises" / graded.assignment / f"{graded.assignment}.ipynb").read_text(encoding="utf-8")
+    )
     hidden_lines -= {ln.strip() for ln in released.splitlines()}  # also in a visible test: not a secret
     assert hidden_lines, "the assignment should have hidden tests"
     zoo = bugs(graded.assignment)
@@ -199,8 +214,12 @@ def test_instructor_command_grades_a_folder(tmp_path: Path) -> None:
     (subs / "bo.ipynb").parent.mkdir(parents=True, exist_ok=True)
     (subs / "bo.ipynb").write_text("not a notebook", encoding="utf-8")
     dlb = Path(sys.executable).parent / "dlb"
-    proc = subprocess.run([str(dlb), "grade", assignment, str(subs), "--out", str(tmp_path / "out")],
-                          cwd=course.root, capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(dlb), "grade", assignment, str(subs), "--out", str(tmp_path / "out")],
+        cwd=course.root,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "2 submissions: 1 graded, 1 could not be graded" in proc.stdout, proc.stdout
     rows = list(csv.DictReader(open(tmp_path / "out" / "grades.csv", newline="", encoding="utf-8")))
@@ -232,8 +251,9 @@ def test_bug_zoo_students_are_diagnosed_with_their_bugs_misconception(graded: Gr
     right = ["reference", "renamed"] + [f"alt_{a.name}" for a in alternatives(graded.assignment)]
     assert not [s for s in right if s in rep.diagnoses], {s: rep.diagnoses[s] for s in right if s in rep.diagnoses}
     known = diagnosis.table(graded.assignment)
-    assert all(m.known and m.text and m.section for m in rep.misconceptions), \
-        [m.id for m in rep.misconceptions if not (m.known and m.text)]
+    assert all(m.known and m.text and m.section for m in rep.misconceptions), [
+        m.id for m in rep.misconceptions if not (m.known and m.text)
+    ]
     assert {b.misconception for b in declared} <= set(known), "every declared misconception is in the table"
     text = (out / "report.html").read_text(encoding="utf-8")
     assert_page_equals_csv(text, out / "grades.csv")

@@ -38,6 +38,7 @@ DLB = Path(sys.executable).parent / "dlb"
 # Building submissions
 # ---------------------------------------------------------------------------------------------
 
+
 def _course(tmp: Path) -> tuple[Course, Path, Path]:
     """A course with the assignment released; returns (course, source notebook, release notebook)."""
     return released_course(tmp / "course", ASSIGNMENT)
@@ -52,15 +53,16 @@ def _write_zip(path: Path, members: dict[str, bytes]) -> Path:
 
 
 def _folder_members(folder: Path, prefix: str = "") -> dict[str, bytes]:
-    return {prefix + p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {prefix + p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def _macos_junk(prefix: str) -> dict[str, bytes]:
     """What Finder's "Compress" adds: resource forks under __MACOSX/ and .DS_Store files."""
-    return {f"__MACOSX/{prefix}._ada.ipynb": b"\x00\x05\x16\x07 resource fork",
-            f"{prefix}.DS_Store": b"\x00\x00\x00\x01Bud1",
-            f"__MACOSX/{prefix}.__junk.ipynb": b"not a notebook"}
+    return {
+        f"__MACOSX/{prefix}._ada.ipynb": b"\x00\x05\x16\x07 resource fork",
+        f"{prefix}.DS_Store": b"\x00\x00\x00\x01Bud1",
+        f"__MACOSX/{prefix}.__junk.ipynb": b"not a notebook",
+    }
 
 
 def _found(subs: list) -> dict[str, bytes | None]:  # type: ignore[type-arg]
@@ -72,8 +74,9 @@ def _csv_rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def _notebook_bytes(tmp: Path, source_nb: Path, release_nb: Path, name: str,
-                    replace: dict[str, tuple[str, str]] | None = None) -> bytes:
+def _notebook_bytes(
+    tmp: Path, source_nb: Path, release_nb: Path, name: str, replace: dict[str, tuple[str, str]] | None = None
+) -> bytes:
     path = write_solution_submission(source_nb, release_nb, tmp / "made" / f"{name}.ipynb", replace=replace)
     return path.read_bytes()
 
@@ -81,6 +84,7 @@ def _notebook_bytes(tmp: Path, source_nb: Path, release_nb: Path, name: str,
 # ---------------------------------------------------------------------------------------------
 # Zip input (no grading needed: what is found, and what is refused)
 # ---------------------------------------------------------------------------------------------
+
 
 def test_zip_layouts_are_found_like_the_folder(tmp_path: Path) -> None:
     folder = tmp_path / "inbox"
@@ -95,8 +99,8 @@ def test_zip_layouts_are_found_like_the_folder(tmp_path: Path) -> None:
     zips = {
         "flat": _write_zip(tmp_path / "flat.zip", _folder_members(folder)),
         "wrapped, with macOS junk": _write_zip(
-            tmp_path / "wrapped.zip",
-            {**_folder_members(folder, "PS1 submissions/"), **_macos_junk("PS1 submissions/")}),
+            tmp_path / "wrapped.zip", {**_folder_members(folder, "PS1 submissions/"), **_macos_junk("PS1 submissions/")}
+        ),
         "wrapped twice": _write_zip(tmp_path / "twice.zip", _folder_members(folder, "export/submitted/")),
     }
     for label, archive in zips.items():
@@ -111,10 +115,11 @@ def test_zip_layouts_are_found_like_the_folder(tmp_path: Path) -> None:
         assert [s.student for s in discover(extracted, ASSIGNMENT)] == ["cy"]
 
 
-@pytest.mark.parametrize("member", ["../escaped.ipynb", "inbox/../../escaped.ipynb", "/tmp/escaped.ipynb",
-                                    "..\\escaped.ipynb", "C:/escaped.ipynb"])
-def test_zip_slip_is_refused_naming_the_member(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                               member: str) -> None:
+@pytest.mark.parametrize(
+    "member",
+    ["../escaped.ipynb", "inbox/../../escaped.ipynb", "/tmp/escaped.ipynb", "..\\escaped.ipynb", "C:/escaped.ipynb"],
+)
+def test_zip_slip_is_refused_naming_the_member(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, member: str) -> None:
     course = make_course(tmp_path / "course", [ASSIGNMENT])
     scratch = tmp_path / "scratch"  # where the zip would be extracted
     scratch.mkdir()
@@ -133,8 +138,12 @@ def test_corrupt_zip_is_a_clear_error(tmp_path: Path) -> None:
     course = make_course(tmp_path / "course", [ASSIGNMENT])
     garbage = tmp_path / "download.zip"
     garbage.write_bytes(b"<html>session expired</html>")
-    proc = subprocess.run([str(DLB), "grade", ASSIGNMENT, str(garbage), "--out", str(tmp_path / "out")],
-                          cwd=course.root, capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(DLB), "grade", ASSIGNMENT, str(garbage), "--out", str(tmp_path / "out")],
+        cwd=course.root,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "not a readable zip file" in proc.stderr and str(garbage) in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
@@ -179,6 +188,7 @@ def test_zip_bombs_are_bounded(tmp_path: Path) -> None:
 # Incremental re-runs, end to end
 # ---------------------------------------------------------------------------------------------
 
+
 def _run(course: Course, subs: Path, out: Path, **kw: object) -> GradingRun:
     return grade_class(course, ASSIGNMENT, subs, out_dir=out, workers=2, **kw)  # type: ignore[arg-type]
 
@@ -222,8 +232,9 @@ def test_reruns_regrade_only_what_changed(tmp_path: Path, capsys: pytest.Capture
     assert sorted(p.name for p in (out / "feedback").iterdir()) == ["ada.html", "bo.html"]
 
     # 2. The same submissions as an LMS zip (one wrapping folder, macOS junk): nothing to regrade, same CSV.
-    wrapped = _write_zip(tmp_path / "wrapped.zip",
-                         {**_folder_members(inbox, "ps1 submissions/"), **_macos_junk("ps1 submissions/")})
+    wrapped = _write_zip(
+        tmp_path / "wrapped.zip", {**_folder_members(inbox, "ps1 submissions/"), **_macos_junk("ps1 submissions/")}
+    )
     again = _run(course, wrapped, out, progress=False)
     assert again.regraded == [] and _names(again.reused) == {"ada", "bo", "cy"}, summary(again)
     assert "regraded 0, reused 3" in summary(again)
@@ -240,8 +251,12 @@ def test_reruns_regrade_only_what_changed(tmp_path: Path, capsys: pytest.Capture
     # 4. bo fixes the bug and cy's submission is withdrawn: exactly bo is regraded, cy leaves the CSV.
     (inbox / "bo.ipynb").write_bytes(reference)
     (inbox / "cy.ipynb").unlink()
-    proc = subprocess.run([str(DLB), "grade", ASSIGNMENT, str(inbox), "--out", str(out), "--workers", "2"],
-                          cwd=course.root, capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(DLB), "grade", ASSIGNMENT, str(inbox), "--out", str(out), "--workers", "2"],
+        cwd=course.root,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "\r" not in proc.stderr and "%|" not in proc.stderr, proc.stderr
     assert "2 submissions: 2 graded, 0 could not be graded" in proc.stdout, proc.stdout
@@ -281,14 +296,18 @@ def test_an_interrupted_run_keeps_what_it_finished(tmp_path: Path, capsys: pytes
     inbox.mkdir()
     (inbox / "ada.ipynb").write_bytes(_notebook_bytes(tmp_path, source_nb, release_nb, "reference"))
     (inbox / "bo.ipynb").write_bytes(
-        _notebook_bytes(tmp_path, source_nb, release_nb, "buggy", replace={BUG.cell: (BUG.old, BUG.new)}))
+        _notebook_bytes(tmp_path, source_nb, release_nb, "buggy", replace={BUG.cell: (BUG.old, BUG.new)})
+    )
     out = tmp_path / "out"
     mpath = manifest_path(course, ASSIGNMENT)
 
     # One worker grades ada then bo; the grader is killed (SIGKILL: no clean-up) as soon as ada is recorded.
-    proc = subprocess.Popen([str(DLB), "grade", ASSIGNMENT, str(inbox), "--out", str(out), "--workers", "1",
-                             "--no-progress"], cwd=course.root, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(DLB), "grade", ASSIGNMENT, str(inbox), "--out", str(out), "--workers", "1", "--no-progress"],
+        cwd=course.root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     done: dict[str, dict[str, str]] = {}
     deadline = time.monotonic() + 600
     try:
@@ -316,7 +335,7 @@ def test_an_interrupted_run_keeps_what_it_finished(tmp_path: Path, capsys: pytes
     auto, _ = points(ASSIGNMENT)
     assert [(r.student, r.status, r.score) for r in resumed] == [
         ("ada", "graded", sum(auto.values())),
-        ("bo", "graded", sum(auto.values()) - sum(auto[c] for c in BUG.loses))]
+        ("bo", "graded", sum(auto.values()) - sum(auto[c] for c in BUG.loses)),
+    ]
     assert [r["student"] for r in _csv_rows(out / "grades.csv")] == ["ada", "bo"]
     assert sorted(p.name for p in (out / "feedback").iterdir()) == ["ada.html", "bo.html"]
-

@@ -25,11 +25,17 @@ from tests.grading_helpers import ROOT, released_course
 from tests.grading_helpers import points as cell_points
 
 ASSIGNMENT = "ps2_activations"
-TIMEOUT = 10  # seconds per cell, for this test only (nbgrader_config.py keeps 60 s; `import torch` alone can take seconds)
+TIMEOUT = (
+    10  # seconds per cell, for this test only (nbgrader_config.py keeps 60 s; `import torch` alone can take seconds)
+)
 
 WRONG_RELU = {"relu": ("out = np.maximum(x, 0)", "out = np.abs(x)")}
-USES_REFERENCE = {"relu": ("out = np.maximum(x, 0)\n    cache = x\n    return out, cache",
-                           "from dlbasics.activations import relu_forward as _ref\n    return _ref(x)")}
+USES_REFERENCE = {
+    "relu": (
+        "out = np.maximum(x, 0)\n    cache = x\n    return out, cache",
+        "from dlbasics.activations import relu_forward as _ref\n    return _ref(x)",
+    )
+}
 LOOPS = {"relu": ("out = np.maximum(x, 0)", "while True:\n        pass\n    out = np.maximum(x, 0)")}
 
 RELU_TESTS = ["test_relu_forward", "test_relu_backward", "test_relu_edge", "test_relu_torch"]
@@ -41,17 +47,27 @@ WRONG_RELU_LOSES = set(RELU_TESTS)  # every relu test calls relu_forward (backwa
 ATTACKS: dict[str, tuple[str, str]] = {
     # -- patching what the old in-kernel tests relied on
     "atk_numpy_testing": ("setup", "import numpy.testing\nnumpy.testing.assert_allclose = lambda *a, **k: None"),
-    "atk_np_allclose": ("setup", "import numpy as np\nnp.allclose = lambda *a, **k: True\n"
-                                 "np.testing.assert_allclose = lambda *a, **k: None"),
-    "atk_check_helpers": ("setup", "try:\n    import dlbasics.checks as _c\n"
-                                   "    _c.assert_close = _c.assert_shape = lambda *a, **k: None\n"
-                                   "except ImportError as e:\n    print('no helpers here:', e)"),
-    "atk_showtraceback": ("setup", "import sys\nimport IPython\n"
-                                   "IPython.get_ipython().showtraceback = lambda *a, **k: None\n"
-                                   "IPython.get_ipython()._showtraceback = lambda *a, **k: None\n"
-                                   "sys.excepthook = lambda *a: None"),
+    "atk_np_allclose": (
+        "setup",
+        "import numpy as np\nnp.allclose = lambda *a, **k: True\nnp.testing.assert_allclose = lambda *a, **k: None",
+    ),
+    "atk_check_helpers": (
+        "setup",
+        "try:\n    import dlbasics.checks as _c\n"
+        "    _c.assert_close = _c.assert_shape = lambda *a, **k: None\n"
+        "except ImportError as e:\n    print('no helpers here:', e)",
+    ),
+    "atk_showtraceback": (
+        "setup",
+        "import sys\nimport IPython\n"
+        "IPython.get_ipython().showtraceback = lambda *a, **k: None\n"
+        "IPython.get_ipython()._showtraceback = lambda *a, **k: None\n"
+        "sys.excepthook = lambda *a: None",
+    ),
     # -- forging the kernel's messages: replies always 'ok', error outputs never sent
-    "atk_forge_messages": ("setup", """
+    "atk_forge_messages": (
+        "setup",
+        """
 import jupyter_client.session as _s
 _orig_send = _s.Session.send
 def _send(self, stream, msg_or_type, content=None, *a, **k):
@@ -65,9 +81,12 @@ def _send(self, stream, msg_or_type, content=None, *a, **k):
             msg_or_type["content"]["status"] = "ok"
     return _orig_send(self, stream, msg_or_type, content, *a, **k)
 _s.Session.send = _send
-"""),
+""",
+    ),
     # -- an execute_result read as a partial grade, a display with a number, from inside the function
-    "atk_display_grade": ("relu", """
+    "atk_display_grade": (
+        "relu",
+        """
 import sys
 from IPython.display import display
 _wrong_relu = relu_forward
@@ -77,9 +96,12 @@ def relu_forward(x):
     print(1.0)
     return _wrong_relu(x)
 sys.displayhook("ok")
-"""),
+""",
+    ),
     # -- objects that impersonate arrays
-    "atk_impersonate_array": ("relu", """
+    "atk_impersonate_array": (
+        "relu",
+        """
 import numpy as np
 class _Fake(np.ndarray):
     def __eq__(self, other):
@@ -96,9 +118,12 @@ class _Liar:
         return f.f_locals.get("expected", np.zeros(self.shape))
 def relu_forward(x):
     return (_Liar(x) if x.ndim == 1 else np.asarray(x).view(_Fake)), x
-"""),
+""",
+    ),
     # -- code objects, trace hooks, events, builtins, globals, threads and timers
-    "atk_patch_everything": ("relu", """
+    "atk_patch_everything": (
+        "relu",
+        """
 import builtins, signal, sys, threading, time
 import numpy as np
 range = lambda *a: iter(())  # the old hidden loops 'for seed in range(3)' would check nothing
@@ -117,9 +142,12 @@ threading.Thread(target=_repatch, daemon=True).start()
 signal.signal(signal.SIGALRM, lambda *a: setattr(np, "allclose", lambda *a, **k: True))
 signal.setitimer(signal.ITIMER_REAL, 0.05, 0.05)
 relu_forward.__code__ = (lambda x: (np.abs(x), x)).__code__
-"""),
+""",
+    ),
     # -- reading the hidden tests or the expected values from inside the kernel
-    "atk_read_tests": ("relu", """
+    "atk_read_tests": (
+        "relu",
+        """
 import gc, sys
 import numpy as np
 def relu_forward(x):
@@ -134,9 +162,12 @@ def relu_forward(x):
     same = [o for o in gc.get_objects() if isinstance(o, np.ndarray) and o.shape == x.shape and o is not x
             and not np.array_equal(o, x)]
     return (same[0] if same else np.abs(x)), x
-"""),
+""",
+    ),
     # -- handing the work to PyTorch or the reference package, however it is reached
-    "atk_delegate": ("relu", f"""
+    "atk_delegate": (
+        "relu",
+        f"""
 import importlib, sys
 def relu_forward(x):
     sys.path[:0] = [{str(ROOT / "lib")!r}, {str(ROOT / ".venv" / "lib" / "python3.11" / "site-packages")!r}]
@@ -149,7 +180,8 @@ def relu_forward(x):
         except Exception as exc:
             errors.append(f"{{type(exc).__name__}}: {{exc}}")
     raise ImportError("; ".join(errors))
-"""),
+""",
+    ),
 }
 
 XSS_CODE = """
@@ -159,9 +191,11 @@ display(Javascript("window.__pwned = 3"))
 display({"image/svg+xml": "<svg xmlns='http://www.w3.org/2000/svg' onload='window.__pwned = 7'/>"}, raw=True)
 print("<script>window.__pwned = 8</script>")
 """
-XSS_MARKDOWN = ("<script>window.__pwned = 4</script>\n\n<img src='https://example.com/x.png' "
-                "onerror='window.__pwned = 5'>\n\n[click](javascript:window.__pwned=6)\n\n"
-                "<iframe src='https://example.com'></iframe>")
+XSS_MARKDOWN = (
+    "<script>window.__pwned = 4</script>\n\n<img src='https://example.com/x.png' "
+    "onerror='window.__pwned = 5'>\n\n[click](javascript:window.__pwned=6)\n\n"
+    "<iframe src='https://example.com'></iframe>"
+)
 
 # A function that crashes inside a test loses what raising an exception there loses, no more.
 CRASHES = {
@@ -196,10 +230,15 @@ class Graded:
 
     def text(self, student: str) -> str:
         """Everything the autograded notebook of ``student`` shows (outputs, errors)."""
-        nb = nbformat.read(str(self.root / "grading" / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"),
-                           as_version=4)
-        return "\n".join(str(o.get("text", "")) + str(o.get("ename", "")) + ": " + str(o.get("evalue", ""))
-                         for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+        nb = nbformat.read(
+            str(self.root / "grading" / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), as_version=4
+        )
+        return "\n".join(
+            str(o.get("text", "")) + str(o.get("ename", "")) + ": " + str(o.get("evalue", ""))
+            for c in nb.cells
+            if c.cell_type == "code"
+            for o in c.outputs
+        )
 
     def lost(self, student: str) -> set[str]:
         r = self.by[student]
@@ -255,17 +294,28 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
     save("tests_duplicated", nb)
     # 2. an answer that never returns; a top-level cell that swallows the interrupt
     save("endless_relu", make("endless_relu", LOOPS))
-    save("swallows_interrupt", append_to(make("swallows_interrupt"), "maxout",
-                                         "try:\n    while True:\n        pass\nexcept KeyboardInterrupt:\n"
-                                         "    while True:\n        pass"))
+    save(
+        "swallows_interrupt",
+        append_to(
+            make("swallows_interrupt"),
+            "maxout",
+            "try:\n    while True:\n        pass\nexcept KeyboardInterrupt:\n    while True:\n        pass",
+        ),
+    )
     # 3. a cell that kills the kernel
     save("kills_kernel", append_to(make("kills_kernel"), "elu", "import os\nos._exit(1)"))
     # 4. an output flood: 5 MB in 50 000 lines, then 5 MB in one line (50 times the cap per cell), and
     # big rich outputs (HTML and an image) that must be capped too
-    save("output_flood", append_to(make("output_flood"), "sigmoid",
-                                   "print(('x' * 99 + '\\n') * 50_000)\nprint('y' * 5_000_000)\n"
-                                   "from IPython.display import HTML, display\n"
-                                   "display(HTML('<b>' + 'z' * 3_000_000 + '</b>'))"))
+    save(
+        "output_flood",
+        append_to(
+            make("output_flood"),
+            "sigmoid",
+            "print(('x' * 99 + '\\n') * 50_000)\nprint('y' * 5_000_000)\n"
+            "from IPython.display import HTML, display\n"
+            "display(HTML('<b>' + 'z' * 3_000_000 + '</b>'))",
+        ),
+    )
     # 5. attacks on the grader, next to a wrong answer
     for name, (after, attack) in ATTACKS.items():
         save(name, insert_after(make(name, WRONG_RELU), after, attack))
@@ -286,14 +336,21 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
     many.cells += [code_cell("pass") for _ in range(2100)]
     save("many_cells", many)
     # 9. an honest answer that writes to stderr and warns: stderr is not failure
-    save("honest_stderr", append_to(make("honest_stderr"), "relu", """
+    save(
+        "honest_stderr",
+        append_to(
+            make("honest_stderr"),
+            "relu",
+            """
 import sys, warnings
 _quiet_relu = relu_forward
 def relu_forward(x):
     print("debugging relu", file=sys.stderr)
     warnings.warn("just so you know", UserWarning)
     return _quiet_relu(x)
-"""))
+""",
+        ),
+    )
     # 8. script and external loads in outputs and Markdown: the feedback must stay inert
     nb = append_to(make("xss"), "sigmoid", XSS_CODE)
     written = next(c for c in nb.cells if c.cell_type == "markdown" and nbgrader_meta(c).get("solution"))
@@ -450,7 +507,8 @@ def test_every_submission_is_a_row_with_a_reason_for_non_answer_zeros(graded: Gr
     assert rows["broken_json"]["status"] == "failed" and "invalid notebook" in rows["broken_json"]["reason"]
     not_graded = {"broken_json", "collide", "collide~2", "huge", "many_cells"}
     assert all(rows[n]["status"] == "graded" for n in names - not_graded), {
-        n: rows[n]["reason"] for n in names if rows[n]["status"] != "graded"}
+        n: rows[n]["reason"] for n in names if rows[n]["status"] != "graded"
+    }
     print(f"graded {len(rows)} submissions in {graded.seconds:.1f} s")
 
 
@@ -466,8 +524,10 @@ def test_feedback_with_script_payloads_is_inert_in_a_browser(graded: Graded) -> 
     assert "Content-Security-Policy" in html and "<script" not in html.lower().replace("&lt;script", "")
     requests: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         try:
             page = browser.new_page()
             page.on("request", lambda req: requests.append(req.url))
@@ -519,8 +579,7 @@ def test_a_notebook_that_sleeps_in_every_cell_is_bounded_by_its_budget(tmp_path:
         nb.cells.insert(setup + 1, code_cell("import time\ntime.sleep(9)"))
     nbformat.write(nb, str(path))
     t0 = time.perf_counter()
-    [r] = grade_class(course, "ps1_foundations", subs, out_dir=tmp_path / "out", progress=False, workers=1,
-                      timeout=10)
+    [r] = grade_class(course, "ps1_foundations", subs, out_dir=tmp_path / "out", progress=False, workers=1, timeout=10)
     seconds = time.perf_counter() - t0
     assert r.status == "graded", r.reason
     assert "time budget of 30 s was used up" in r.reason, r.reason
@@ -547,8 +606,12 @@ def test_a_students_output_never_reaches_the_instructors_terminal(tmp_path: Path
     nb.cells.insert(setup + 2, killer)
     nbformat.write(nb, str(path), version=4)
     dlb = Path(sys.executable).parent / "dlb"
-    proc = subprocess.run([str(dlb), "grade", "ps1_foundations", str(subs), "--out", str(tmp_path / "out"),
-                           "--workers", "1"], cwd=course.root, capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(dlb), "grade", "ps1_foundations", str(subs), "--out", str(tmp_path / "out"), "--workers", "1"],
+        cwd=course.root,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     terminal = proc.stdout + proc.stderr
     assert "\x1b" not in terminal and "\x07" not in terminal, "an escape sequence reached the terminal"

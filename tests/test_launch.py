@@ -44,7 +44,8 @@ def test_first_cell_installs_dlbasics_only_when_missing(nb_path: Path) -> None:
     joined = re.sub(r'"\s*\n\s*"', "", handler_src)  # implicit string concatenation over lines
     assert f"git+{url}@{branch}" in joined, (
         f"{nb_path.name}: the first cell must pip install from _config.yml's repository "
-        f"(git+{url}@{branch}); it says:\n{handler_src}")
+        f"(git+{url}@{branch}); it says:\n{handler_src}"
+    )
     assert "pip" in joined and "install" in joined
     calls = [n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
     assert "setup" in calls, f"{nb_path.name}: the first cell must call dlbasics.notebook.setup()"

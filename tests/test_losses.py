@@ -32,7 +32,9 @@ def test_mse_matches_torch(shape: tuple[int, ...]) -> None:
     assert tp.grad is not None
     assert rel_error(loss, t_loss.item()) <= 1e-10, f"mse forward {loss} vs torch {t_loss.item()}"
     err = rel_error(dpred, tp.grad.numpy())
-    assert err <= 1e-10, f"mse gradient differs from autograd ({err:.3g}); the mean is over ALL elements: 2(pred-target)/K"
+    assert err <= 1e-10, (
+        f"mse gradient differs from autograd ({err:.3g}); the mean is over ALL elements: 2(pred-target)/K"
+    )
 
 
 def test_mse_numerical_gradient() -> None:
@@ -132,7 +134,9 @@ def test_softmax_family_matches_torch(shape: tuple[int, ...]) -> None:
         ("logsumexp", L.logsumexp(z), torch.logsumexp(tz, dim=-1).numpy()),
     ]:
         assert mine.shape == ref.shape, f"{name}: shape {mine.shape}, PyTorch gives {ref.shape}"
-        assert rel_error(mine, ref) <= 1e-12, f"{name} differs from PyTorch along the last axis: {rel_error(mine, ref):.3g}"
+        assert rel_error(mine, ref) <= 1e-12, (
+            f"{name} differs from PyTorch along the last axis: {rel_error(mine, ref):.3g}"
+        )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -146,8 +150,11 @@ def test_log_softmax_is_exact_for_logits_of_1e4(dtype: type) -> None:
     # by hand: row 1 has two maxima (log-sum-exp = 1e4 + log 2), row 2 four equal entries
     expected = np.array([[-log2, dtype(-2e4) - log2, dtype(-1e4) - log2, -log2], [-log4] * 4], dtype=dtype)
     np.testing.assert_array_equal(lp, expected, err_msg="log_softmax at +-1e4 must be exact (max-shifted)")
-    np.testing.assert_array_equal(p, np.array([[0.5, 0, 0, 0.5], [0.25] * 4], dtype=dtype),
-                                  err_msg="softmax at +-1e4 must give exact probabilities")
+    np.testing.assert_array_equal(
+        p,
+        np.array([[0.5, 0, 0, 0.5], [0.25] * 4], dtype=dtype),
+        err_msg="softmax at +-1e4 must give exact probabilities",
+    )
     np.testing.assert_array_equal(lse, np.array([dtype(1e4) + log2, dtype(-1e4) + log4], dtype=dtype))
     assert lp.dtype == p.dtype == lse.dtype == dtype, "the input dtype must be kept"
     if dtype == np.float64:
@@ -182,11 +189,17 @@ def test_softmax_properties(z: np.ndarray, shift: float) -> None:
     assert np.all((p >= 0) & (p <= 1)), "softmax entries must be probabilities"
     assert np.allclose(p.sum(axis=-1), 1.0, rtol=0, atol=4 * c * eps), "softmax rows must sum to 1"
     assert np.all(lp <= 0), "log-probabilities cannot be positive"
-    assert np.allclose(np.exp(lp.astype(np.float64)), p, rtol=0, atol=8 * c * eps), "exp(log_softmax) must equal softmax"
+    assert np.allclose(np.exp(lp.astype(np.float64)), p, rtol=0, atol=8 * c * eps), (
+        "exp(log_softmax) must equal softmax"
+    )
     # adding a constant to a row changes nothing, up to the rounding of z + shift itself
     scale = 1.0 + float(np.max(np.abs(z))) + abs(shift)
-    assert np.allclose(p_shifted, p, rtol=0, atol=8 * c * eps * scale), "softmax must be invariant to a per-row constant"
-    assert np.allclose(lp_shifted, lp, rtol=0, atol=8 * c * eps * scale), "log_softmax must be invariant to a per-row constant"
+    assert np.allclose(p_shifted, p, rtol=0, atol=8 * c * eps * scale), (
+        "softmax must be invariant to a per-row constant"
+    )
+    assert np.allclose(lp_shifted, lp, rtol=0, atol=8 * c * eps * scale), (
+        "log_softmax must be invariant to a per-row constant"
+    )
 
 
 @settings(max_examples=30, deadline=None)
@@ -196,7 +209,9 @@ def test_per_row_shift_by_different_constants(z: np.ndarray) -> None:
     p, p_shifted = L.softmax(z), L.softmax(z + shifts)
     eps = float(np.finfo(z.dtype).eps)
     scale = 1.0 + float(np.max(np.abs(z))) + float(shifts.max())
-    assert np.allclose(p_shifted, p, rtol=0, atol=8 * z.shape[1] * eps * scale), "each row's softmax depends only on that row"
+    assert np.allclose(p_shifted, p, rtol=0, atol=8 * z.shape[1] * eps * scale), (
+        "each row's softmax depends only on that row"
+    )
 
 
 # ---------------------------------------------------------------------------------------- NLL
@@ -211,7 +226,8 @@ def test_nll_matches_torch(n: int, c: int, weighted: bool) -> None:
     t_loss, (t_dlp,) = _torch_scalar(lambda t: F.nll_loss(t, torch.tensor(targets), weight=t_w), log_probs)
     assert rel_error(loss, t_loss) <= 1e-10, f"nll forward {loss} vs torch {t_loss}"
     assert rel_error(dlp, t_dlp) <= 1e-10, (
-        "nll gradient differs from PyTorch: it is -w[y]/sum(w[y]) at the targets and 0 elsewhere")
+        "nll gradient differs from PyTorch: it is -w[y]/sum(w[y]) at the targets and 0 elsewhere"
+    )
 
 
 def test_nll_weighted_mean_divides_by_the_targets_weights() -> None:
@@ -249,11 +265,13 @@ def test_cross_entropy_matches_torch(n: int, c: int, option: str | None, smoothi
     loss, dz = L.cross_entropy_loss(z, targets, weight=weight, label_smoothing=smoothing)
     t_w = None if weight is None else torch.tensor(weight)
     t_loss, (t_dz,) = _torch_scalar(
-        lambda t: F.cross_entropy(t, torch.tensor(targets), weight=t_w, label_smoothing=smoothing), z)
+        lambda t: F.cross_entropy(t, torch.tensor(targets), weight=t_w, label_smoothing=smoothing), z
+    )
     assert rel_error(loss, t_loss) <= 1e-10, f"cross-entropy forward {loss} vs torch {t_loss}"
     assert rel_error(dz, t_dz) <= 1e-10, (
         f"cross-entropy gradient differs from PyTorch ({rel_error(dz, t_dz):.3g}); without options it is "
-        "(softmax - one-hot) / N")
+        "(softmax - one-hot) / N"
+    )
 
 
 @pytest.mark.parametrize("option,smoothing", OPTIONS, ids=OPTION_IDS)
@@ -262,7 +280,8 @@ def test_cross_entropy_numerical_gradient(option: str | None, smoothing: float) 
     weight = _weight(option, 4)
     _, dz = L.cross_entropy_loss(z, targets, weight=weight, label_smoothing=smoothing)
     num = numerical_gradient(
-        lambda v: L.cross_entropy_loss(v, targets, weight=weight, label_smoothing=smoothing)[0], z.copy())
+        lambda v: L.cross_entropy_loss(v, targets, weight=weight, label_smoothing=smoothing)[0], z.copy()
+    )
     assert rel_error(dz, num) <= 1e-7, f"analytic vs numerical {rel_error(dz, num):.3g}"
 
 
@@ -360,8 +379,9 @@ def test_bce_with_logits_matches_torch(shape: tuple[int, ...], target_kind: str)
     x = rng.standard_normal(shape) * 4
     x.flat[0] = 0.0
     labels = rng.integers(0, 2, size=shape)
-    targets: np.ndarray = {"int": labels, "bool": labels.astype(bool),
-                           "float": rng.uniform(0, 1, size=shape)}[target_kind]
+    targets: np.ndarray = {"int": labels, "bool": labels.astype(bool), "float": rng.uniform(0, 1, size=shape)}[
+        target_kind
+    ]
     loss, dx = L.binary_cross_entropy_with_logits(x, targets)
     t_t = torch.tensor(targets.astype(np.float64))
     t_loss, (t_dx,) = _torch_scalar(lambda t: F.binary_cross_entropy_with_logits(t, t_t), x)

@@ -6,8 +6,18 @@ from pathlib import Path
 
 from dlbgrader.manifest import Entry, Manifest, changes, grading_dependencies, load, plan, save, triggers_text
 
-FP = {"assignment": "a1", "config": "c1", "timeout": "60", "grader": "g1", "checks": "k1 asserts",
-      "nbgrader": "0.9.6", "numpy": "2.4", "torch": "2.13.0", "kernel": "env", "sandbox": "sandboxed (x)"}
+FP = {
+    "assignment": "a1",
+    "config": "c1",
+    "timeout": "60",
+    "grader": "g1",
+    "checks": "k1 asserts",
+    "nbgrader": "0.9.6",
+    "numpy": "2.4",
+    "torch": "2.13.0",
+    "kernel": "env",
+    "sandbox": "sandboxed (x)",
+}
 
 
 def manifest(**students: Entry) -> Manifest:
@@ -25,8 +35,9 @@ def test_a_kept_grade_needs_its_gradebook_row_and_its_feedback() -> None:
     old = manifest(ada=Entry("h", "graded"), bo=Entry("h", "graded"))
     p = plan(["ada", "bo"], {"ada": "h", "bo": "h"}, old, FP, in_gradebook={"bo"})
     assert p.grade == ["ada"], "no gradebook row: graded again"
-    p = plan(["ada", "bo"], {"ada": "h", "bo": "h"}, old, FP, in_gradebook={"ada", "bo"},
-             feedback_kept=lambda s: s == "ada")
+    p = plan(
+        ["ada", "bo"], {"ada": "h", "bo": "h"}, old, FP, in_gradebook={"ada", "bo"}, feedback_kept=lambda s: s == "ada"
+    )
     assert p.grade == ["bo"], "feedback deleted: graded again"
 
 
@@ -66,7 +77,8 @@ def test_manifest_round_trip_and_other_formats_are_unreadable(tmp_path: Path) ->
     path.write_text('{"version": 1}', encoding="utf-8")
     assert load(path, "ps1") is None
     assert changes(FP, {**FP, "assignment": "a2"}, "ps1") == (
-        "the assignment's source changed (solutions/ps1/: tests, points or answers)")
+        "the assignment's source changed (solutions/ps1/: tests, points or answers)"
+    )
 
 
 def test_a_new_module_does_not_touch_an_assignment_that_does_not_import_it() -> None:

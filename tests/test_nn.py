@@ -54,8 +54,9 @@ class FixedMask(torch.nn.Module):
 
 
 def torch_mlp(params: dict[str, np.ndarray], d: int = 6, h: int = 8, c: int = 4) -> torch.nn.Sequential:
-    net = torch.nn.Sequential(torch.nn.Linear(d, h), torch.nn.BatchNorm1d(h), torch.nn.ReLU(), FixedMask(),
-                              torch.nn.Linear(h, c)).to(F64)
+    net = torch.nn.Sequential(
+        torch.nn.Linear(d, h), torch.nn.BatchNorm1d(h), torch.nn.ReLU(), FixedMask(), torch.nn.Linear(h, c)
+    ).to(F64)
     with torch.no_grad():
         net[0].weight.copy_(torch.from_numpy(params["0.w"].T))
         net[0].bias.copy_(torch.from_numpy(params["0.b"]))
@@ -68,14 +69,26 @@ def torch_mlp(params: dict[str, np.ndarray], d: int = 6, h: int = 8, c: int = 4)
 
 def torch_grads(net: torch.nn.Sequential) -> dict[str, np.ndarray]:
     """The gradients of ``net`` under the course's names (weights transposed back to (D, M))."""
-    g = {"0.w": net[0].weight.grad.T, "0.b": net[0].bias.grad, "1.gamma": net[1].weight.grad,
-         "1.beta": net[1].bias.grad, "4.w": net[4].weight.grad.T, "4.b": net[4].bias.grad}
+    g = {
+        "0.w": net[0].weight.grad.T,
+        "0.b": net[0].bias.grad,
+        "1.gamma": net[1].weight.grad,
+        "1.beta": net[1].bias.grad,
+        "4.w": net[4].weight.grad.T,
+        "4.b": net[4].bias.grad,
+    }
     return {k: v.detach().numpy().copy() for k, v in g.items()}
 
 
 def torch_params(net: torch.nn.Sequential) -> dict[str, np.ndarray]:
-    p = {"0.w": net[0].weight.T, "0.b": net[0].bias, "1.gamma": net[1].weight, "1.beta": net[1].bias,
-         "4.w": net[4].weight.T, "4.b": net[4].bias}
+    p = {
+        "0.w": net[0].weight.T,
+        "0.b": net[0].bias,
+        "1.gamma": net[1].weight,
+        "1.beta": net[1].bias,
+        "4.w": net[4].weight.T,
+        "4.b": net[4].bias,
+    }
     return {k: v.detach().numpy().copy() for k, v in p.items()}
 
 
@@ -179,9 +192,17 @@ def test_adam_steps_on_the_sequential_mlp_match_torch_optim_adam(steps: int) -> 
 # ------------------------------------------------------------------------------- numerical gradients
 
 
-def _loss_fn(model: Module, params: dict[str, np.ndarray], buffers: dict[str, np.ndarray], x: np.ndarray,
-             dout: np.ndarray, seed: int, training: bool) -> Any:
+def _loss_fn(
+    model: Module,
+    params: dict[str, np.ndarray],
+    buffers: dict[str, np.ndarray],
+    x: np.ndarray,
+    dout: np.ndarray,
+    seed: int,
+    training: bool,
+) -> Any:
     """sum(out * dout) as a function of one named array (or "x"); the dropout mask is the same at every call."""
+
     def f(name: str) -> Any:
         def loss(z: np.ndarray) -> float:
             p = dict(params)
@@ -192,19 +213,29 @@ def _loss_fn(model: Module, params: dict[str, np.ndarray], buffers: dict[str, np
                 p[name] = z
             out, _, _ = model.forward(p, buffers, inp, training=training, rng=np.random.default_rng(seed))
             return float(np.sum(out * dout))
+
         return loss
+
     return f
 
 
 @pytest.mark.parametrize("training", [True, False])
-@pytest.mark.parametrize("model", [mlp(), Sequential(Linear(6, 5, gain=1.0), Tanh(), Dropout(0.5), Linear(5, 4)),
-                                   Sequential(Linear(6, 7), Sigmoid(), BatchNorm1d(7), Linear(7, 4))],
-                         ids=["bn-relu-dropout", "tanh-dropout", "sigmoid-bn"])
+@pytest.mark.parametrize(
+    "model",
+    [
+        mlp(),
+        Sequential(Linear(6, 5, gain=1.0), Tanh(), Dropout(0.5), Linear(5, 4)),
+        Sequential(Linear(6, 7), Sigmoid(), BatchNorm1d(7), Linear(7, 4)),
+    ],
+    ids=["bn-relu-dropout", "tanh-dropout", "sigmoid-bn"],
+)
 def test_backward_matches_numerical_gradients(model: Module, training: bool) -> None:
     rng = np.random.default_rng(3)
     params, buffers = model.init(rng)
-    buffers = {k: v + (rng.uniform(0.5, 1.5, v.shape) if "var" in k else rng.standard_normal(v.shape))
-               for k, v in buffers.items()}  # evaluation mode with running statistics that are not 0 and 1
+    buffers = {
+        k: v + (rng.uniform(0.5, 1.5, v.shape) if "var" in k else rng.standard_normal(v.shape))
+        for k, v in buffers.items()
+    }  # evaluation mode with running statistics that are not 0 and 1
     x = rng.standard_normal((8, 6))
     out, cache, _ = model.forward(params, buffers, x, training=training, rng=np.random.default_rng(42))
     dout = rng.standard_normal(out.shape)
@@ -287,7 +318,7 @@ def test_dropout_and_batchnorm_inside_sequential_behave_by_mode() -> None:
     e2, _, _ = model.forward(params, buffers_a, x, training=False, rng=np.random.default_rng(3))
     np.testing.assert_array_equal(e1, e2)
     assert cache_e[3].scale is None, "evaluation mode: dropout is the identity"
-    rows = np.vstack([model.forward(params, buffers_a, x[i:i + 1], training=False)[0] for i in range(len(x))])
+    rows = np.vstack([model.forward(params, buffers_a, x[i : i + 1], training=False)[0] for i in range(len(x))])
     np.testing.assert_allclose(rows, e1, rtol=1e-12, atol=1e-12)
     assert all(same[k] is buffers_a[k] for k in buffers_a), "evaluation mode returns the buffers unchanged"
 
@@ -314,9 +345,18 @@ def test_linear_init_has_the_variance_of_its_gain() -> None:
     assert abs(w1.var() * 400 - 1.0) < 0.02, f"LeCun initialization: variance {w1.var():.4g}, expected 1/400"
 
 
-@pytest.mark.parametrize("make", [lambda: Dropout(1.5), lambda: Dropout(-0.1), lambda: BatchNorm1d(3, momentum=2.0),
-                                  lambda: BatchNorm1d(3, eps=-1.0), lambda: BatchNorm1d(0), lambda: Linear(0, 3),
-                                  lambda: Linear(3, 2, gain=0.0)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Dropout(1.5),
+        lambda: Dropout(-0.1),
+        lambda: BatchNorm1d(3, momentum=2.0),
+        lambda: BatchNorm1d(3, eps=-1.0),
+        lambda: BatchNorm1d(0),
+        lambda: Linear(0, 3),
+        lambda: Linear(3, 2, gain=0.0),
+    ],
+)
 def test_bad_hyperparameters_raise_value_error(make: Any) -> None:
     with pytest.raises(ValueError):
         make()

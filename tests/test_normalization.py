@@ -40,8 +40,11 @@ def _torch_bn_step(bn: torch.nn.BatchNorm1d, x: np.ndarray, dout: np.ndarray) ->
     out.backward(torch.tensor(dout, dtype=F64))
     assert tx.grad is not None and bn.weight.grad is not None and bn.bias.grad is not None
     return {
-        "out": out.detach().numpy(), "dx": tx.grad.numpy(), "dgamma": bn.weight.grad.numpy().copy(),
-        "dbeta": bn.bias.grad.numpy().copy(), "running_mean": bn.running_mean.numpy().copy(),
+        "out": out.detach().numpy(),
+        "dx": tx.grad.numpy(),
+        "dgamma": bn.weight.grad.numpy().copy(),
+        "dbeta": bn.bias.grad.numpy().copy(),
+        "running_mean": bn.running_mean.numpy().copy(),
         "running_var": bn.running_var.numpy().copy(),
     }
 
@@ -69,17 +72,25 @@ def test_batchnorm_matches_torch_over_training_steps_then_evaluation(momentum: f
         x = rng.standard_normal((n, d)) * rng.uniform(0.1, 5.0, d) + rng.uniform(-3, 3, d)
         dout = rng.standard_normal((n, d))
         out, cache, running_mean, running_var = batchnorm_forward(
-            x, gamma, beta, running_mean, running_var, training=True, momentum=momentum, eps=eps)
+            x, gamma, beta, running_mean, running_var, training=True, momentum=momentum, eps=eps
+        )
         dx, dgamma, dbeta = batchnorm_backward(dout, cache)
-        ours = {"out": out, "dx": dx, "dgamma": dgamma, "dbeta": dbeta,
-                "running_mean": running_mean, "running_var": running_var}
+        ours = {
+            "out": out,
+            "dx": dx,
+            "dgamma": dgamma,
+            "dbeta": dbeta,
+            "running_mean": running_mean,
+            "running_var": running_var,
+        }
         _compare(ours, _torch_bn_step(bn, x, dout), f"training step {step} (N={n})")
     bn.eval()
     for n in (1, 5):  # evaluation works for a single example too
         x = rng.standard_normal((n, d)) * 2 + 1
         dout = rng.standard_normal((n, d))
         out, cache, rm, rv = batchnorm_forward(
-            x, gamma, beta, running_mean, running_var, training=False, momentum=momentum, eps=eps)
+            x, gamma, beta, running_mean, running_var, training=False, momentum=momentum, eps=eps
+        )
         dx, dgamma, dbeta = batchnorm_backward(dout, cache)
         ours = {"out": out, "dx": dx, "dgamma": dgamma, "dbeta": dbeta, "running_mean": rm, "running_var": rv}
         _compare(ours, _torch_bn_step(bn, x, dout), f"evaluation (N={n})")
@@ -101,9 +112,19 @@ def test_batchnorm_matches_torch_functional_with_large_offsets() -> None:
         return torch.nn.functional.batch_norm(tx, t_rm, t_rv, tg, tb, training=True, momentum=0.1, eps=1e-5)
 
     t_out, (t_dx, t_dg, t_db) = torch_forward_backward(twin, dout, x, gamma, beta)
-    _compare({"out": out, "dx": dx, "dgamma": dgamma, "dbeta": dbeta, "running_mean": new_rm, "running_var": new_rv},
-             {"out": t_out, "dx": t_dx, "dgamma": t_dg, "dbeta": t_db,
-              "running_mean": t_rm.numpy(), "running_var": t_rv.numpy()}, "offset 1e6", tol=1e-8)
+    _compare(
+        {"out": out, "dx": dx, "dgamma": dgamma, "dbeta": dbeta, "running_mean": new_rm, "running_var": new_rv},
+        {
+            "out": t_out,
+            "dx": t_dx,
+            "dgamma": t_dg,
+            "dbeta": t_db,
+            "running_mean": t_rm.numpy(),
+            "running_var": t_rv.numpy(),
+        },
+        "offset 1e6",
+        tol=1e-8,
+    )
 
 
 def test_batchnorm_running_statistics_by_hand() -> None:
@@ -111,17 +132,27 @@ def test_batchnorm_running_statistics_by_hand() -> None:
     x = np.array([[1.0], [3.0]])
     out, _, rm, rv = batchnorm_forward(x, np.ones(1), np.zeros(1), np.zeros(1), np.ones(1), training=True)
     np.testing.assert_allclose(rm, [0.9 * 0 + 0.1 * 2], rtol=1e-15, err_msg="running mean: 0.9 * 0 + 0.1 * 2")
-    np.testing.assert_allclose(rv, [0.9 * 1 + 0.1 * 2], rtol=1e-15,
-                               err_msg="running variance must be updated with the UNBIASED variance (2, not 1)")
+    np.testing.assert_allclose(
+        rv,
+        [0.9 * 1 + 0.1 * 2],
+        rtol=1e-15,
+        err_msg="running variance must be updated with the UNBIASED variance (2, not 1)",
+    )
     expected = np.array([[-1.0], [1.0]]) / np.sqrt(1.0 + 1e-5)
-    np.testing.assert_allclose(out, expected, rtol=1e-15,
-                               err_msg="normalize with the BIASED variance (1) plus eps")
+    np.testing.assert_allclose(out, expected, rtol=1e-15, err_msg="normalize with the BIASED variance (1) plus eps")
 
 
 def test_batchnorm_evaluation_uses_the_running_statistics_by_hand() -> None:
     x = np.array([[4.0, -1.0]])
-    out, _, _, _ = batchnorm_forward(x, np.array([2.0, 1.0]), np.array([0.5, 0.0]), np.array([1.0, 0.0]),
-                                     np.array([9.0, 4.0]), training=False, eps=0.0)
+    out, _, _, _ = batchnorm_forward(
+        x,
+        np.array([2.0, 1.0]),
+        np.array([0.5, 0.0]),
+        np.array([1.0, 0.0]),
+        np.array([9.0, 4.0]),
+        training=False,
+        eps=0.0,
+    )
     np.testing.assert_allclose(out, [[2.0 * (4 - 1) / 3 + 0.5, -1.0 / 2]], rtol=1e-15)
 
 
@@ -148,8 +179,9 @@ def test_batchnorm_numerical_gradient(training: bool) -> None:
     }
     for name, (analytic, numeric) in checks.items():
         err = rel_error(analytic, numeric)
-        assert err <= 1e-7, f"batch norm ({'training' if training else 'evaluation'}) {name}: " \
-                            f"analytic vs numerical gradient {err:.3g}"
+        assert err <= 1e-7, (
+            f"batch norm ({'training' if training else 'evaluation'}) {name}: analytic vs numerical gradient {err:.3g}"
+        )
 
 
 def test_batchnorm_training_gradient_is_not_the_evaluation_formula() -> None:
@@ -159,8 +191,9 @@ def test_batchnorm_training_gradient_is_not_the_evaluation_formula() -> None:
     x = rng.standard_normal((5, 3))
     _, cache, _, _ = batchnorm_forward(x, np.ones(3), np.zeros(3), np.zeros(3), np.ones(3), training=True)
     dx, _, _ = batchnorm_backward(np.ones((5, 3)), cache)
-    np.testing.assert_allclose(dx, 0.0, atol=1e-15,
-                               err_msg="sum over the batch of BN(x) is N * beta, independent of x: its dx is 0")
+    np.testing.assert_allclose(
+        dx, 0.0, atol=1e-15, err_msg="sum over the batch of BN(x) is N * beta, independent of x: its dx is 0"
+    )
 
 
 # ------------------------------------------------------------------------------- batch norm: edge cases
@@ -176,8 +209,9 @@ def test_batchnorm_single_example_in_training_raises_like_torch() -> None:
 
 def test_batchnorm_constant_feature_gives_beta() -> None:
     x = np.full((4, 2), 7.0)
-    out, cache, _, rv = batchnorm_forward(x, np.array([3.0, 3.0]), np.array([0.25, -1.0]), np.zeros(2), np.ones(2),
-                                          training=True)
+    out, cache, _, rv = batchnorm_forward(
+        x, np.array([3.0, 3.0]), np.array([0.25, -1.0]), np.zeros(2), np.ones(2), training=True
+    )
     np.testing.assert_array_equal(out, np.tile([0.25, -1.0], (4, 1)), err_msg="x - mean is exactly 0: out = beta")
     np.testing.assert_allclose(rv, [0.9, 0.9], rtol=1e-15, err_msg="a constant feature has variance 0")
     dx, _, _ = batchnorm_backward(np.arange(8.0).reshape(4, 2), cache)
@@ -186,8 +220,11 @@ def test_batchnorm_constant_feature_gives_beta() -> None:
 
 @pytest.mark.parametrize(
     "kwargs,match",
-    [({"momentum": -0.1}, "Invalid momentum value: -0.1"), ({"momentum": 1.5}, "Invalid momentum value: 1.5"),
-     ({"eps": -1e-5}, "Invalid epsilon value: -1e-05")],
+    [
+        ({"momentum": -0.1}, "Invalid momentum value: -0.1"),
+        ({"momentum": 1.5}, "Invalid momentum value: 1.5"),
+        ({"eps": -1e-5}, "Invalid epsilon value: -1e-05"),
+    ],
 )
 def test_batchnorm_rejects_bad_hyperparameters(kwargs: dict[str, float], match: str) -> None:
     with pytest.raises(ValueError, match=match):
@@ -222,8 +259,11 @@ def test_layernorm_matches_torch(seed: int, eps: float) -> None:
         return torch.nn.functional.layer_norm(tx, (d,), tg, tb, eps=eps)
 
     t_out, (t_dx, t_dg, t_db) = torch_forward_backward(twin, dout, x, gamma, beta)
-    _compare({"out": out, "dx": dx, "dgamma": dgamma, "dbeta": dbeta},
-             {"out": t_out, "dx": t_dx, "dgamma": t_dg, "dbeta": t_db}, f"layer norm N={n}, D={d}")
+    _compare(
+        {"out": out, "dx": dx, "dgamma": dgamma, "dbeta": dbeta},
+        {"out": t_out, "dx": t_dx, "dgamma": t_dg, "dbeta": t_db},
+        f"layer norm N={n}, D={d}",
+    )
 
 
 def test_layernorm_matches_torch_module() -> None:
@@ -239,9 +279,16 @@ def test_layernorm_matches_torch_module() -> None:
     assert tx.grad is not None and ln.weight.grad is not None and ln.bias.grad is not None
     out, cache = layernorm_forward(x, ln.weight.detach().numpy().copy(), ln.bias.detach().numpy().copy())
     dx, dgamma, dbeta = layernorm_backward(dout, cache)
-    _compare({"out": out, "dx": dx, "dgamma": dgamma, "dbeta": dbeta},
-             {"out": t_out.detach().numpy(), "dx": tx.grad.numpy(), "dgamma": ln.weight.grad.numpy(),
-              "dbeta": ln.bias.grad.numpy()}, "torch.nn.LayerNorm")
+    _compare(
+        {"out": out, "dx": dx, "dgamma": dgamma, "dbeta": dbeta},
+        {
+            "out": t_out.detach().numpy(),
+            "dx": tx.grad.numpy(),
+            "dgamma": ln.weight.grad.numpy(),
+            "dbeta": ln.bias.grad.numpy(),
+        },
+        "torch.nn.LayerNorm",
+    )
 
 
 def test_layernorm_numerical_gradient() -> None:
@@ -263,8 +310,9 @@ def test_layernorm_numerical_gradient() -> None:
 def test_layernorm_single_feature_gives_beta_like_torch() -> None:
     x = np.array([[3.0], [-2.0]])
     out, cache = layernorm_forward(x, np.array([5.0]), np.array([0.5]))
-    t_out = torch.nn.functional.layer_norm(torch.tensor(x), (1,), torch.tensor([5.0], dtype=F64),
-                                           torch.tensor([0.5], dtype=F64))
+    t_out = torch.nn.functional.layer_norm(
+        torch.tensor(x), (1,), torch.tensor([5.0], dtype=F64), torch.tensor([0.5], dtype=F64)
+    )
     np.testing.assert_array_equal(out, t_out.numpy(), err_msg="D = 1: x - mean is 0, so out = beta, as in PyTorch")
     np.testing.assert_array_equal(out, [[0.5], [0.5]])
 
@@ -302,8 +350,14 @@ def _tolerance(x: np.ndarray, var: np.ndarray, eps: float, dtype: Any) -> np.nda
 @given(x=batches(min_rows=2))
 def test_batchnorm_training_output_has_mean_zero_and_variance_one_per_feature(x: np.ndarray) -> None:
     eps = 1e-5
-    out, _, _, _ = batchnorm_forward(x, np.ones(x.shape[1], x.dtype), np.zeros(x.shape[1], x.dtype),
-                                     np.zeros(x.shape[1], x.dtype), np.ones(x.shape[1], x.dtype), training=True)
+    out, _, _, _ = batchnorm_forward(
+        x,
+        np.ones(x.shape[1], x.dtype),
+        np.zeros(x.shape[1], x.dtype),
+        np.zeros(x.shape[1], x.dtype),
+        np.ones(x.shape[1], x.dtype),
+        training=True,
+    )
     x64 = x.astype(np.float64)
     var = x64.var(axis=0)  # the biased variance of the input, computed independently in float64
     tol = _tolerance(x, var, eps, x.dtype)
@@ -312,13 +366,15 @@ def test_batchnorm_training_output_has_mean_zero_and_variance_one_per_feature(x:
     # with gamma = 1, beta = 0 the output's biased variance is var / (var + eps): 1 up to eps
     var_err = np.abs(out.astype(np.float64).var(axis=0) - var / (var + eps))
     assert np.all(var_err <= 2 * tol * np.max(np.abs(out), axis=0) + tol), (
-        f"per-feature variance of the output must be var/(var+eps) (1 when var >> eps), got {out.var(axis=0)}")
+        f"per-feature variance of the output must be var/(var+eps) (1 when var >> eps), got {out.var(axis=0)}"
+    )
 
 
 @settings(max_examples=60, deadline=None)
 @given(x=batches(min_rows=2), training=st.booleans(), momentum=st.sampled_from([0.0, 0.1, 0.5, 1.0]))
 def test_batchnorm_keeps_dtype_and_shape_and_never_modifies_its_inputs(
-        x: np.ndarray, training: bool, momentum: float) -> None:
+    x: np.ndarray, training: bool, momentum: float
+) -> None:
     d = x.shape[1]
     rng = np.random.default_rng(0)
     gamma, beta = rng.uniform(0.5, 2, d).astype(x.dtype), rng.standard_normal(d).astype(x.dtype)
@@ -331,11 +387,17 @@ def test_batchnorm_keeps_dtype_and_shape_and_never_modifies_its_inputs(
     for k, v in inputs.items():
         np.testing.assert_array_equal(v, before[k], err_msg=f"batch norm modified its input {k}")
     shapes: dict[str, tuple[Any, tuple[int, ...]]] = {
-        "out": (out, x.shape), "dx": (dx, x.shape), "dgamma": (dgamma, (d,)), "dbeta": (dbeta, (d,)),
-        "new_running_mean": (new_rm, (d,)), "new_running_var": (new_rv, (d,))}
+        "out": (out, x.shape),
+        "dx": (dx, x.shape),
+        "dgamma": (dgamma, (d,)),
+        "dbeta": (dbeta, (d,)),
+        "new_running_mean": (new_rm, (d,)),
+        "new_running_var": (new_rv, (d,)),
+    }
     for name, (arr, shape) in shapes.items():
         assert arr.shape == shape and arr.dtype == x.dtype, (
-            f"{name}: expected shape {shape} and dtype {x.dtype}, got {arr.shape} and {arr.dtype}")
+            f"{name}: expected shape {shape} and dtype {x.dtype}, got {arr.shape} and {arr.dtype}"
+        )
         assert np.all(np.isfinite(arr)), f"{name} is not finite for |x| <= 100"
     if not training:
         np.testing.assert_array_equal(new_rm, rm, err_msg="evaluation must not change running_mean")
@@ -351,8 +413,9 @@ def test_batchnorm_training_gradient_removes_shift_and_scale(x: np.ndarray, seed
     d = x.shape[1]
     rng = np.random.default_rng(seed)
     dout = rng.standard_normal(x.shape)
-    _, cache, _, _ = batchnorm_forward(x, rng.uniform(0.5, 2, d), np.zeros(d), np.zeros(d), np.ones(d),
-                                       training=True, eps=1e-5)
+    _, cache, _, _ = batchnorm_forward(
+        x, rng.uniform(0.5, 2, d), np.zeros(d), np.zeros(d), np.ones(d), training=True, eps=1e-5
+    )
     dx, _, _ = batchnorm_backward(dout, cache)
     scale = np.max(np.abs(dout), axis=0) * cache.inv_std * cache.gamma * x.shape[0] + 1e-300
     assert np.all(np.abs(dx.sum(axis=0)) <= 1e-12 * scale), f"sum of dx over the batch must be 0, got {dx.sum(0)}"
@@ -370,9 +433,10 @@ def test_batchnorm_evaluation_treats_each_example_alone(x: np.ndarray) -> None:
     rm, rv = np.full(d, 2.0, x.dtype), np.full(d, 3.0, x.dtype)
     whole, _, _, _ = batchnorm_forward(x, gamma, beta, rm, rv, training=False)
     for i in range(x.shape[0]):
-        alone, _, _, _ = batchnorm_forward(x[i:i + 1], gamma, beta, rm, rv, training=False)
-        np.testing.assert_array_equal(alone[0], whole[i],
-                                      err_msg="in evaluation an example's output must not depend on the batch")
+        alone, _, _, _ = batchnorm_forward(x[i : i + 1], gamma, beta, rm, rv, training=False)
+        np.testing.assert_array_equal(
+            alone[0], whole[i], err_msg="in evaluation an example's output must not depend on the batch"
+        )
 
 
 @settings(max_examples=60, deadline=None)
@@ -403,5 +467,5 @@ def test_layernorm_treats_each_example_alone(x: np.ndarray) -> None:
     gamma, beta = np.full(d, 2.0, x.dtype), np.full(d, 0.5, x.dtype)
     whole, _ = layernorm_forward(x, gamma, beta)
     for i in range(x.shape[0]):
-        alone, _ = layernorm_forward(x[i:i + 1], gamma, beta)
+        alone, _ = layernorm_forward(x[i : i + 1], gamma, beta)
         np.testing.assert_array_equal(alone[0], whole[i], err_msg="a row's layer norm must not depend on other rows")

@@ -30,4 +30,5 @@ def test_setup_applies_the_book_style() -> None:
     for key, value in BOOK_RC.items():
         got = matplotlib.rcParams[key]
         assert (list(got) if isinstance(got, (list, tuple)) else got) == (
-            list(value) if isinstance(value, tuple) else value), key
+            list(value) if isinstance(value, tuple) else value
+        ), key

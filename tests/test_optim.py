@@ -119,8 +119,12 @@ CONFIGS: list[tuple[str, Callable[..., Any], type, dict[str, Any]]] = [
     ("momentum", momentum_step, torch.optim.SGD, {"lr": 0.01, "momentum": 0.9}),
     ("momentum_0.5_wd", momentum_step, torch.optim.SGD, {"lr": 0.02, "momentum": 0.5, "weight_decay": 0.05}),
     ("nesterov", momentum_step, torch.optim.SGD, {"lr": 0.01, "momentum": 0.9, "nesterov": True}),
-    ("nesterov_wd", momentum_step, torch.optim.SGD,
-     {"lr": 0.01, "momentum": 0.8, "nesterov": True, "weight_decay": 0.1}),
+    (
+        "nesterov_wd",
+        momentum_step,
+        torch.optim.SGD,
+        {"lr": 0.01, "momentum": 0.8, "nesterov": True, "weight_decay": 0.1},
+    ),
     ("adagrad", adagrad_step, torch.optim.Adagrad, {"lr": 0.1}),
     ("adagrad_eps", adagrad_step, torch.optim.Adagrad, {"lr": 0.05, "eps": 1e-3}),
     ("rmsprop", rmsprop_step, torch.optim.RMSprop, {"lr": 0.01}),
@@ -132,8 +136,14 @@ CONFIGS: list[tuple[str, Callable[..., Any], type, dict[str, Any]]] = [
 ]
 CONFIG_IDS = [c[0] for c in CONFIGS]
 # our state field -> the name torch.optim keeps it under in optimizer.state[param]
-TORCH_STATE = {"momentum_buffer": "momentum_buffer", "sum": "sum", "square_avg": "square_avg",
-               "step": "step", "exp_avg": "exp_avg", "exp_avg_sq": "exp_avg_sq"}
+TORCH_STATE = {
+    "momentum_buffer": "momentum_buffer",
+    "sum": "sum",
+    "square_avg": "square_avg",
+    "step": "step",
+    "exp_avg": "exp_avg",
+    "exp_avg_sq": "exp_avg_sq",
+}
 
 
 def _quadratic(rng: np.random.Generator, shape: tuple[int, ...]) -> Callable[[np.ndarray], np.ndarray]:
@@ -153,6 +163,7 @@ def _rosenbrock(rng: np.random.Generator, shape: tuple[int, ...]) -> Callable[[n
         g[:-1] += -400.0 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2.0 * (1.0 - x[:-1])
         g[1:] += 200.0 * (x[1:] - x[:-1] ** 2)
         return g.reshape(w.shape)
+
     return grad
 
 
@@ -173,12 +184,12 @@ def _tiny(rng: np.random.Generator, shape: tuple[int, ...]) -> Callable[[np.ndar
     return lambda w: 1e-9 * grad(w)
 
 
-OBJECTIVES = {"quadratic": _quadratic, "rosenbrock": _rosenbrock, "quartic": _quartic, "noise": _noise,
-              "tiny": _tiny}
+OBJECTIVES = {"quadratic": _quadratic, "rosenbrock": _rosenbrock, "quartic": _quartic, "noise": _noise, "tiny": _tiny}
 
 
-def _run_ours(step: Callable[..., Any], w0: np.ndarray, grad: Callable[[np.ndarray], np.ndarray], n: int,
-              kw: dict[str, Any]) -> tuple[list[np.ndarray], list[np.ndarray], Any]:
+def _run_ours(
+    step: Callable[..., Any], w0: np.ndarray, grad: Callable[[np.ndarray], np.ndarray], n: int, kw: dict[str, Any]
+) -> tuple[list[np.ndarray], list[np.ndarray], Any]:
     w, state, iterates, grads = w0, None, [w0], []
     for _ in range(n):
         g = grad(w)
@@ -202,8 +213,9 @@ def _run_torch(cls: type, w0: np.ndarray, grads: list[np.ndarray], kw: dict[str,
 
 @pytest.mark.parametrize("objective", list(OBJECTIVES))
 @pytest.mark.parametrize("name,step,cls,kw", CONFIGS, ids=CONFIG_IDS)
-def test_step_iterates_and_state_match_torch_optim(name: str, step: Any, cls: type, kw: dict[str, Any],
-                                                   objective: str) -> None:
+def test_step_iterates_and_state_match_torch_optim(
+    name: str, step: Any, cls: type, kw: dict[str, Any], objective: str
+) -> None:
     rng = np.random.default_rng(zlib.crc32(f"{name}/{objective}".encode()))  # seeded per case
     shape = (2, 3)
     w0 = rng.uniform(-1.5, 1.5, shape)
@@ -253,8 +265,9 @@ def test_momentum_buffer_on_a_constant_gradient(momentum: float) -> None:
     for t in range(1, 31):
         w, state = momentum_step(w, g, state, lr=0.1, momentum=momentum)
         expected = g * sum(momentum**k for k in range(t))
-        np.testing.assert_allclose(state.momentum_buffer, expected, rtol=1e-13,
-                                   err_msg=f"step {t}: buffer should be g (1 - mu^t) / (1 - mu)")
+        np.testing.assert_allclose(
+            state.momentum_buffer, expected, rtol=1e-13, err_msg=f"step {t}: buffer should be g (1 - mu^t) / (1 - mu)"
+        )
 
 
 def test_nesterov_first_step_uses_the_look_ahead_gradient() -> None:
@@ -270,8 +283,12 @@ def test_adagrad_step_shrinks_like_one_over_sqrt_t() -> None:
     w, state = np.zeros(2), None
     for t in range(1, 51):
         new_w, state = adagrad_step(w, g, state, lr=lr, eps=eps)
-        np.testing.assert_allclose(w - new_w, lr * g / (np.sqrt(t) * np.abs(g) + eps), rtol=1e-12,
-                                   err_msg=f"Adagrad step {t} should be lr g / (sqrt(t) |g| + eps)")
+        np.testing.assert_allclose(
+            w - new_w,
+            lr * g / (np.sqrt(t) * np.abs(g) + eps),
+            rtol=1e-12,
+            err_msg=f"Adagrad step {t} should be lr g / (sqrt(t) |g| + eps)",
+        )
         w = new_w
 
 
@@ -279,8 +296,12 @@ def test_rmsprop_first_step_is_larger_than_lr() -> None:
     # v_1 = (1 - alpha) g^2: the first step is lr / sqrt(1 - alpha) per unit sign, 10 lr for alpha 0.99
     g = np.array([1e-3, -50.0])
     new_w, state = rmsprop_step(np.zeros(2), g, None, lr=0.01, alpha=0.99, eps=0.0)
-    np.testing.assert_allclose(-new_w, 0.01 * np.sign(g) / np.sqrt(0.01), rtol=1e-12,
-                               err_msg="RMSProp's first step without bias correction is lr / sqrt(1 - alpha)")
+    np.testing.assert_allclose(
+        -new_w,
+        0.01 * np.sign(g) / np.sqrt(0.01),
+        rtol=1e-12,
+        err_msg="RMSProp's first step without bias correction is lr / sqrt(1 - alpha)",
+    )
     np.testing.assert_allclose(state.square_avg, 0.01 * g**2, rtol=1e-15)
 
 
@@ -290,8 +311,12 @@ def test_adam_bias_correction_on_a_constant_gradient() -> None:
     w, state = np.zeros(2), None
     for t in range(1, 101):
         new_w, state = adam_step(w, g, state, lr=lr)
-        np.testing.assert_allclose(w - new_w, lr * g / (np.abs(g) + 1e-8), rtol=1e-10,
-                                   err_msg=f"step {t}: did the bias correction use beta**t with t = {t}?")
+        np.testing.assert_allclose(
+            w - new_w,
+            lr * g / (np.abs(g) + 1e-8),
+            rtol=1e-10,
+            err_msg=f"step {t}: did the bias correction use beta**t with t = {t}?",
+        )
         w = new_w
     assert state.step == 100, "AdamState.step counts the updates"
 
@@ -308,17 +333,24 @@ def test_adamw_equals_adam_on_the_decayed_weights() -> None:
 
 
 # ------------------------------------------------------------------------------- properties
-STEP_FUNCTIONS = [(sgd_step, {"lr": 0.1}), (momentum_step, {"lr": 0.1}),
-                  (momentum_step, {"lr": 0.1, "nesterov": True, "weight_decay": 0.1}),
-                  (adagrad_step, {}), (rmsprop_step, {}), (adam_step, {"weight_decay": 0.1}), (adamw_step, {})]
+STEP_FUNCTIONS = [
+    (sgd_step, {"lr": 0.1}),
+    (momentum_step, {"lr": 0.1}),
+    (momentum_step, {"lr": 0.1, "nesterov": True, "weight_decay": 0.1}),
+    (adagrad_step, {}),
+    (rmsprop_step, {}),
+    (adam_step, {"weight_decay": 0.1}),
+    (adamw_step, {}),
+]
 STEP_IDS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"]
 
 
 @pytest.mark.parametrize("step,kw", STEP_FUNCTIONS, ids=STEP_IDS)
 @settings(max_examples=25, deadline=None)
 @given(w=float_arrays(bound=100.0), seed=st.integers(0, 2**16))
-def test_step_keeps_dtype_shape_and_never_modifies_its_inputs(step: Any, kw: dict[str, Any], w: np.ndarray,
-                                                              seed: int) -> None:
+def test_step_keeps_dtype_shape_and_never_modifies_its_inputs(
+    step: Any, kw: dict[str, Any], w: np.ndarray, seed: int
+) -> None:
     rng = np.random.default_rng(seed)
     dw = (rng.standard_normal(w.shape) * 10).astype(w.dtype)
     w_before, dw_before = w.tobytes(), dw.tobytes()
@@ -339,8 +371,11 @@ def test_step_keeps_dtype_shape_and_never_modifies_its_inputs(step: Any, kw: dic
     assert state2 is not state1 and w2.dtype == w.dtype
 
 
-@pytest.mark.parametrize("step,kw", [c for c in STEP_FUNCTIONS if "weight_decay" not in c[1]],
-                         ids=[i for i, c in zip(STEP_IDS, STEP_FUNCTIONS) if "weight_decay" not in c[1]])
+@pytest.mark.parametrize(
+    "step,kw",
+    [c for c in STEP_FUNCTIONS if "weight_decay" not in c[1]],
+    ids=[i for i, c in zip(STEP_IDS, STEP_FUNCTIONS) if "weight_decay" not in c[1]],
+)
 @settings(max_examples=20, deadline=None)
 @given(w=float_arrays(bound=100.0))
 def test_zero_gradient_leaves_w_unchanged(step: Any, kw: dict[str, Any], w: np.ndarray) -> None:
@@ -358,7 +393,8 @@ def test_adam_first_step_is_at_most_lr(w: np.ndarray, lr: float, seed: int, scal
     new_w, _ = adam_step(w, dw, None, lr=lr)
     tol = 1e-6 if w.dtype == np.float32 else 1e-12
     assert np.all(np.abs(new_w.astype(np.float64) - w) <= lr * (1 + tol) + tol * np.abs(w)), (
-        "Adam's first step must not exceed lr in any coordinate")
+        "Adam's first step must not exceed lr in any coordinate"
+    )
 
 
 def test_lr_may_be_an_array_one_per_row() -> None:
@@ -406,7 +442,9 @@ BAD_ARGUMENTS: list[tuple[Callable[..., Any], type, dict[str, Any]]] = [
 ]
 
 
-@pytest.mark.parametrize("step,cls,kw", BAD_ARGUMENTS, ids=[f"{s.__name__}-{sorted(k.items())}" for s, _, k in BAD_ARGUMENTS])
+@pytest.mark.parametrize(
+    "step,cls,kw", BAD_ARGUMENTS, ids=[f"{s.__name__}-{sorted(k.items())}" for s, _, k in BAD_ARGUMENTS]
+)
 def test_bad_arguments_raise_torch_optims_message(step: Any, cls: type, kw: dict[str, Any]) -> None:
     with pytest.raises(ValueError) as theirs:
         cls([torch.zeros(2, requires_grad=True)], **kw)
@@ -444,7 +482,8 @@ def _torch_lrs(make: Callable[[torch.optim.Optimizer], Any], lr: float, n: int) 
 def _assert_schedule(ours: list[float], theirs: list[float], what: str) -> None:
     for t, (a, b) in enumerate(zip(ours, theirs)):
         assert abs(a - b) <= 1e-12 * max(abs(b), 1e-300) + 1e-15 * max(map(abs, theirs)), (
-            f"{what}: learning rate of update {t} is {a!r}, torch.optim.lr_scheduler gives {b!r}")
+            f"{what}: learning rate of update {t} is {a!r}, torch.optim.lr_scheduler gives {b!r}"
+        )
 
 
 @settings(max_examples=25, deadline=None)
@@ -482,8 +521,9 @@ def test_warmup_cosine_lr_matches_torch_sequential_lr(lr: float, warmup: int, ex
     S = torch.optim.lr_scheduler
 
     def make(o: torch.optim.Optimizer) -> Any:
-        return S.SequentialLR(o, [S.LinearLR(o, start, 1.0, warmup), S.CosineAnnealingLR(o, extra, 0.0)],
-                              milestones=[warmup])
+        return S.SequentialLR(
+            o, [S.LinearLR(o, start, 1.0, warmup), S.CosineAnnealingLR(o, extra, 0.0)], milestones=[warmup]
+        )
 
     theirs = _torch_lrs(make, lr, n)
     ours = [warmup_cosine_lr(t, lr=lr, warmup_steps=warmup, total_steps=total, start_factor=start) for t in range(n)]
@@ -521,13 +561,18 @@ def test_optimizer_equals_a_hand_written_loop_and_leaves_the_old_one_intact() ->
     hand = {k: (v, None) for k, v in params.items()}
     for _ in range(30):
         p, opt = opt.update(p, _grads(p))
-        hand = {k: adam_step(w, _grads({kk: vv[0] for kk, vv in hand.items()})[k], s, lr=0.05, betas=(0.8, 0.99))
-                for k, (w, s) in hand.items()}
+        hand = {
+            k: adam_step(w, _grads({kk: vv[0] for kk, vv in hand.items()})[k], s, lr=0.05, betas=(0.8, 0.99))
+            for k, (w, s) in hand.items()
+        }
     for k in params:
         np.testing.assert_array_equal(p[k], hand[k][0], err_msg=f"{k}: Optimizer.update differs from adam_step")
         ours, theirs = opt.states[k], hand[k][1]
-        assert ours.step == theirs.step and np.array_equal(ours.exp_avg, theirs.exp_avg) and np.array_equal(
-            ours.exp_avg_sq, theirs.exp_avg_sq), f"{k}: the carried state differs from the hand-written loop's"
+        assert (
+            ours.step == theirs.step
+            and np.array_equal(ours.exp_avg, theirs.exp_avg)
+            and np.array_equal(ours.exp_avg_sq, theirs.exp_avg_sq)
+        ), f"{k}: the carried state differs from the hand-written loop's"
     assert opt.num_updates == 30 and opt0.num_updates == 0 and not opt0.states, "the first optimizer must not change"
 
 
@@ -535,8 +580,7 @@ def test_optimizer_matches_torch_sgd_with_momentum_and_a_step_schedule() -> None
     # PyTorch's momentum form with a changing learning rate: the schedule is applied by the Optimizer
     rng = np.random.default_rng(1)
     params = _params(rng)
-    opt = Optimizer(momentum_step, lr=lambda t: step_lr(t, lr=0.1, step_size=7, gamma=0.5), momentum=0.9,
-                    nesterov=True)
+    opt = Optimizer(momentum_step, lr=lambda t: step_lr(t, lr=0.1, step_size=7, gamma=0.5), momentum=0.9, nesterov=True)
     tensors = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
     t_opt = torch.optim.SGD(list(tensors.values()), lr=0.1, momentum=0.9, nesterov=True)
     sched = torch.optim.lr_scheduler.StepLR(t_opt, step_size=7, gamma=0.5)
@@ -583,8 +627,13 @@ def test_fit_with_an_optimizer_equals_a_hand_written_adam_loop() -> None:
     p0 = {"w": np.zeros((3, 1)), "b": np.zeros(1)}
     lr = lambda t: warmup_cosine_lr(t, lr=0.05, warmup_steps=5, total_steps=40)  # noqa: E731
     fit_rng = np.random.default_rng(9)
-    p_fit, hist = fit(p0, loss_and_grads, Optimizer(adam_step, lr=lr, weight_decay=0.01),
-                      lambda: iterate_minibatches(x, y, 8, fit_rng), 8)
+    p_fit, hist = fit(
+        p0,
+        loss_and_grads,
+        Optimizer(adam_step, lr=lr, weight_decay=0.01),
+        lambda: iterate_minibatches(x, y, 8, fit_rng),
+        8,
+    )
     # the same mini-batches, by hand
     p, states, t = dict(p0), {"w": None, "b": None}, 0
     batch_rng = np.random.default_rng(9)
@@ -595,7 +644,9 @@ def test_fit_with_an_optimizer_equals_a_hand_written_adam_loop() -> None:
                 p[k], states[k] = adam_step(p[k], g[k], states[k], lr=lr(t), weight_decay=0.01)
             t += 1
     for k in p:
-        np.testing.assert_array_equal(p_fit[k], p[k], err_msg=f"fit with an Optimizer differs from adam_step by hand ({k})")
+        np.testing.assert_array_equal(
+            p_fit[k], p[k], err_msg=f"fit with an Optimizer differs from adam_step by hand ({k})"
+        )
     assert hist.optimizer is not None and hist.optimizer.num_updates == t == 40, "history.optimizer carries the count"
     assert hist.optimizer.states["w"].step == 40, "the states were carried from step to step"
     assert np.array_equal(p0["w"], np.zeros((3, 1))), "fit must not modify the initial parameters"
@@ -604,5 +655,7 @@ def test_fit_with_an_optimizer_equals_a_hand_written_adam_loop() -> None:
 def test_fit_with_a_plain_function_has_no_optimizer_in_its_history() -> None:
     from dlbasics.training import fit
 
-    _, hist = fit(np.ones(2), lambda p, xb, yb: (0.0, p), lambda p, g: p - 0.5 * g, lambda: [(np.ones(1), np.ones(1))], 3)
+    _, hist = fit(
+        np.ones(2), lambda p, xb, yb: (0.0, p), lambda p, g: p - 0.5 * g, lambda: [(np.ones(1), np.ones(1))], 3
+    )
     assert hist.optimizer is None and len(hist.train_loss) == 3

@@ -21,11 +21,27 @@ def _plain(obj: Any) -> Any:
     raise wire.WireError(f"not data: {obj!r}")
 
 
-@pytest.mark.parametrize("value", [
-    None, True, 3, -2.5, float("inf"), "text", b"\x00\x01", 1 + 2j,
-    np.arange(6, dtype=np.float32).reshape(2, 3), np.array([1, 2], dtype=np.int64), np.array(True),
-    np.zeros((0, 3)), np.float32(1.5), np.int16(-3), (1, (2.0, [3])), {"a": np.ones(2), 3: "b"},
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        True,
+        3,
+        -2.5,
+        float("inf"),
+        "text",
+        b"\x00\x01",
+        1 + 2j,
+        np.arange(6, dtype=np.float32).reshape(2, 3),
+        np.array([1, 2], dtype=np.int64),
+        np.array(True),
+        np.zeros((0, 3)),
+        np.float32(1.5),
+        np.int16(-3),
+        (1, (2.0, [3])),
+        {"a": np.ones(2), 3: "b"},
+    ],
+)
 def test_values_survive_the_wire_exactly(value: Any) -> None:
     back = wire.from_wire(wire.to_wire(value, _plain), lambda k, p: None)
     assert type(back) is type(value)
@@ -46,13 +62,16 @@ def test_a_generator_travels_as_its_state() -> None:
     np.testing.assert_array_equal(back.standard_normal(5), rng.standard_normal(5))
 
 
-@pytest.mark.parametrize("bad", [
-    {"$a": ["|O", [1], ""]},  # object arrays are not data
-    {"$a": ["<f8", [2], "AAAA"]},  # wrong number of bytes
-    {"$a": ["<f8", [-1], ""]},
-    {"$x": 1},
-    {"a": 1, "b": 2},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"$a": ["|O", [1], ""]},  # object arrays are not data
+        {"$a": ["<f8", [2], "AAAA"]},  # wrong number of bytes
+        {"$a": ["<f8", [-1], ""]},
+        {"$x": 1},
+        {"a": 1, "b": 2},
+    ],
+)
 def test_malformed_values_are_refused(bad: Any) -> None:
     with pytest.raises((wire.WireError, ValueError)):
         wire.from_wire(bad, lambda k, p: None)
@@ -92,8 +111,10 @@ def raises(kind: str) -> None:
     if kind == "value":
         raise ValueError("bad shape")
     if kind == "custom":
+
         class Oops(Exception):
             pass
+
         raise Oops("mine")
     raise NotImplementedError()
 
@@ -128,8 +149,10 @@ def draws(rng: np.random.Generator) -> float:
 @pytest.fixture
 def channel() -> Iterator[Channel]:
     ours, theirs = socket.socketpair()
-    ns = {f.__name__: f for f in (relu_forward, relu_backward, in_place, warns, raises, numgrad, make_predict, draws,
-                                         updates_state)}
+    ns = {
+        f.__name__: f
+        for f in (relu_forward, relu_backward, in_place, warns, raises, numgrad, make_predict, draws, updates_state)
+    }
     t = threading.Thread(target=wire.serve, args=(ns, theirs), daemon=True)
     t.start()
     ch = Channel(ours, interrupt=lambda: None, grace=1.0)
@@ -178,8 +201,8 @@ def test_warnings_and_exceptions_come_back_as_they_were(channel: Channel) -> Non
 
 def test_the_tests_functions_are_called_back(channel: Channel) -> None:
     x = np.array([0.5, -1.5])
-    g = proxy(channel, "numgrad")(lambda z: float(np.sum(z ** 3)), x)
-    np.testing.assert_allclose(g, 3 * x ** 2, rtol=1e-8)
+    g = proxy(channel, "numgrad")(lambda z: float(np.sum(z**3)), x)
+    np.testing.assert_allclose(g, 3 * x**2, rtol=1e-8)
 
 
 def test_a_returned_function_is_called_in_the_kernel(channel: Channel) -> None:
@@ -213,8 +236,13 @@ def test_a_dead_peer_and_a_silent_one_are_reported() -> None:
 
 def test_a_call_that_is_interrupted_is_a_timeout() -> None:
     ours, theirs = socket.socketpair()
-    ch = Channel(ours, interrupt=lambda: wire.send(theirs, {"ok": False, "error": {
-        "type": "KeyboardInterrupt", "message": "interrupted", "where": []}}), grace=2.0)
+    ch = Channel(
+        ours,
+        interrupt=lambda: wire.send(
+            theirs, {"ok": False, "error": {"type": "KeyboardInterrupt", "message": "interrupted", "where": []}}
+        ),
+        grace=2.0,
+    )
     ch.begin(0.3)
     threading.Thread(target=lambda: wire.recv(theirs), daemon=True).start()
     with pytest.raises(CallTimeout, match="did not finish within the time limit"):

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # 3.11 is the development environment itself: the whole suite runs the package on it.
 VERSIONS = ["3.12", "3.13"]
 
-SMOKE = r'''
+SMOKE = r"""
 import sys
 import numpy as np
 import dlbasics.activations as A
@@ -54,7 +54,7 @@ assert abs(loss - np.mean(out ** 2)) < 1e-12
 traj = gradient_descent(lambda p: 2 * p, np.array([2.0]), 0.25, 10)
 assert abs(traj[-1, 0] - 2.0 * 0.5 ** 10) < 1e-12
 print(f"ok: Python {sys.version.split()[0]}, NumPy {np.__version__}, {checked} activations checked")
-'''
+"""
 
 
 def find_python(version: str) -> str | None:
@@ -83,13 +83,32 @@ def test_package_works_on_python(version: str, tmp_path: Path) -> None:
     import numpy
     import scipy
 
-    install = subprocess.run([str(py), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                              f"numpy=={numpy.__version__}", f"scipy=={scipy.__version__}"],
-                             capture_output=True, text=True, timeout=900)
-    assert install.returncode == 0, f"pip install on Python {version} failed:\n{install.stdout[-3000:]}{install.stderr[-3000:]}"
-    run = subprocess.run([str(py), "-c", SMOKE], capture_output=True, text=True, timeout=300, cwd=tmp_path,
-                         env={"PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg", "HOME": str(tmp_path),
-                              "PYTHONPATH": str(ROOT / "lib")})
+    install = subprocess.run(
+        [
+            str(py),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            f"numpy=={numpy.__version__}",
+            f"scipy=={scipy.__version__}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert install.returncode == 0, (
+        f"pip install on Python {version} failed:\n{install.stdout[-3000:]}{install.stderr[-3000:]}"
+    )
+    run = subprocess.run(
+        [str(py), "-c", SMOKE],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT / "lib")},
+    )
     assert run.returncode == 0, f"the package fails on Python {version}:\n{run.stdout}{run.stderr[-3000:]}"
     assert f"ok: Python {version}." in run.stdout, run.stdout
     assert sys.version_info >= (3, 11)

@@ -68,7 +68,6 @@ def test_key_depends_on_code_and_every_argument_but_not_on_where_it_was_defined(
     assert refs.key(torch_sigmoid, (np.array([object()]), x), {}) is None
 
 
-
 def test_the_same_call_is_computed_once_and_equals_pytorch() -> None:
     rng = np.random.default_rng(0)
     x, dout = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))

@@ -20,9 +20,11 @@ from tests.strategies import float_arrays
 
 def random_params(seed: int, dtype: type = np.float64) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
-    return {"w1": rng.standard_normal((4, 5)).astype(dtype),
-            "b1": rng.standard_normal(5).astype(dtype),
-            "w2": rng.standard_normal((5, 3, 2)).astype(dtype)}
+    return {
+        "w1": rng.standard_normal((4, 5)).astype(dtype),
+        "b1": rng.standard_normal(5).astype(dtype),
+        "w2": rng.standard_normal((5, 3, 2)).astype(dtype),
+    }
 
 
 def torch_penalty(params: dict[str, np.ndarray], fn) -> tuple[float, dict[str, np.ndarray]]:  # type: ignore[no-untyped-def]
@@ -46,11 +48,13 @@ def test_l2_penalty_hand_calculation() -> None:
 def test_l2_penalty_matches_torch(seed: int, lam: float) -> None:
     params = random_params(seed)
     penalty, grads = R.l2_penalty(params, lam)
-    t_pen, t_grads = torch_penalty(params, lambda ts: 0.5 * lam * sum((t ** 2).sum() for t in ts))
+    t_pen, t_grads = torch_penalty(params, lambda ts: 0.5 * lam * sum((t**2).sum() for t in ts))
     assert rel_error(penalty, t_pen) <= 1e-12, f"penalty {penalty} vs PyTorch {t_pen}"
     assert list(grads) == list(params), "grads must have the keys of params, in the same order"
     for k in params:
-        assert rel_error(grads[k], t_grads[k]) <= 1e-12, f"grad {k} differs from PyTorch: {rel_error(grads[k], t_grads[k]):.3g}"
+        assert rel_error(grads[k], t_grads[k]) <= 1e-12, (
+            f"grad {k} differs from PyTorch: {rel_error(grads[k], t_grads[k]):.3g}"
+        )
 
 
 def test_l2_numerical_gradient() -> None:
@@ -81,8 +85,8 @@ def test_l2_gradient_step_equals_torch_sgd_weight_decay(momentum: float) -> None
 
     w, buf = w0.copy(), None
     for k in range(steps):
-        dw = 2.0 * x.T @ (x @ w - y) / y.size          # gradient of the mean squared error
-        dw = dw + R.l2_penalty({"w": w}, lam)[1]["w"]    # plus the penalty's gradient
+        dw = 2.0 * x.T @ (x @ w - y) / y.size  # gradient of the mean squared error
+        dw = dw + R.l2_penalty({"w": w}, lam)[1]["w"]  # plus the penalty's gradient
         if momentum:
             buf = dw if buf is None else momentum * buf + dw
             dw = buf
@@ -114,8 +118,7 @@ def test_penalties_of_no_arrays_are_zero() -> None:
 def test_l1_penalty_hand_calculation() -> None:
     penalty, grads = R.l1_penalty({"a": np.array([-2.0, 0.0, 3.0])}, 0.5)
     assert penalty == 2.5, f"0.5 * (2 + 0 + 3) = 2.5, got {penalty}"
-    np.testing.assert_array_equal(grads["a"], [-0.5, 0.0, 0.5],
-                                  err_msg="subgradient lam * sign(w), and 0 at w = 0")
+    np.testing.assert_array_equal(grads["a"], [-0.5, 0.0, 0.5], err_msg="subgradient lam * sign(w), and 0 at w = 0")
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -143,8 +146,9 @@ def test_l1_numerical_gradient_away_from_zero() -> None:
 # -------------------------------------------------------------------------------------- soft-threshold
 def test_soft_threshold_hand_calculation() -> None:
     out = R.soft_threshold(np.array([-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0]), 1.0)
-    np.testing.assert_array_equal(out, [-2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0],
-                                  err_msg="|x| <= t must give exactly 0, the rest moves t towards 0")
+    np.testing.assert_array_equal(
+        out, [-2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0], err_msg="|x| <= t must give exactly 0, the rest moves t towards 0"
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -171,8 +175,9 @@ def test_soft_threshold_is_the_proximal_step(x: np.ndarray, t: float) -> None:
     zero = out == 0
     assert np.all(np.abs(x[zero]) <= tt), "an entry was set to 0 although |x| > t"
     nz = ~zero
-    np.testing.assert_array_equal(out[nz], x[nz] - np.sign(x[nz]) * tt,
-                                  err_msg="a non-zero entry must be x - t sign(x)")
+    np.testing.assert_array_equal(
+        out[nz], x[nz] - np.sign(x[nz]) * tt, err_msg="a non-zero entry must be x - t sign(x)"
+    )
 
 
 def test_soft_threshold_rejects_a_negative_threshold() -> None:
@@ -208,8 +213,9 @@ def test_dropout_kept_entries_are_scaled_exactly_as_torch(dtype: type, p: float)
     both = (out != 0) & (t_out != 0)
     assert both.sum() > 100, "expected many entries kept by both"
     assert out.dtype == x.dtype
-    np.testing.assert_array_equal(out[both], t_out[both],
-                                  err_msg="a kept entry must be x * (1 / (1 - p)), computed in x's dtype as PyTorch")
+    np.testing.assert_array_equal(
+        out[both], t_out[both], err_msg="a kept entry must be x * (1 / (1 - p)), computed in x's dtype as PyTorch"
+    )
 
 
 @pytest.mark.parametrize("p", [0.3, 0.7])
@@ -220,7 +226,8 @@ def test_dropout_preserves_the_mean(p: float) -> None:
     mean = out.mean(axis=0)
     sigma = np.abs(x) * math.sqrt(p / (1.0 - p)) / math.sqrt(draws)  # sd of the mean of x m / (1 - p)
     assert np.all(np.abs(mean - x) <= 5 * sigma + 1e-12), (
-        f"E[dropout(x)] must equal x (inverted dropout); mean over {draws} draws {mean}, x {x}")
+        f"E[dropout(x)] must equal x (inverted dropout); mean over {draws} draws {mean}, x {x}"
+    )
 
 
 @pytest.mark.parametrize("p", [0.25, 0.6])
@@ -232,8 +239,9 @@ def test_dropout_backward_uses_the_forward_mask(p: float) -> None:
     dx = R.dropout_backward(dout, cache)
     kept = out != 0
     np.testing.assert_array_equal(dx[~kept], 0.0, err_msg="a dropped entry passes no gradient")
-    np.testing.assert_array_equal(dx[kept], dout[kept] * (1.0 / (1.0 - p)),
-                                  err_msg="a kept entry's gradient is dout / (1 - p)")
+    np.testing.assert_array_equal(
+        dx[kept], dout[kept] * (1.0 / (1.0 - p)), err_msg="a kept entry's gradient is dout / (1 - p)"
+    )
     # PyTorch's autograd obeys the same rule with its own mask
     torch.manual_seed(5)
     xt = torch.tensor(x, requires_grad=True)
@@ -251,7 +259,8 @@ def test_dropout_numerical_gradient_with_a_fixed_mask() -> None:
     dx = R.dropout_backward(dout, cache)
     # the mask depends only on the generator's state and the shape, so the same seed repeats it
     num = numerical_gradient(
-        lambda z: float(np.sum(R.dropout_forward(z, 0.4, True, np.random.default_rng(7))[0] * dout)), x.copy())
+        lambda z: float(np.sum(R.dropout_forward(z, 0.4, True, np.random.default_rng(7))[0] * dout)), x.copy()
+    )
     assert rel_error(dx, num) <= 1e-7, f"analytic vs numerical gradient {rel_error(dx, num):.3g}"
 
 
@@ -307,8 +316,12 @@ def test_dropout_needs_an_rng_to_draw_a_mask() -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(x=float_arrays(), p=st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0]), training=st.booleans(),
-       seed=st.integers(0, 2**32 - 1))
+@given(
+    x=float_arrays(),
+    p=st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0]),
+    training=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_dropout_properties(x: np.ndarray, p: float, training: bool, seed: int) -> None:
     before = x.copy()
     out, cache = R.dropout_forward(x, p, training, np.random.default_rng(seed))
@@ -356,8 +369,9 @@ CURVES = [
 
 
 @pytest.mark.parametrize("losses,patience,min_delta,expected,why", CURVES, ids=[c[4] for c in CURVES])
-def test_early_stopping_on_hand_made_curves(losses: list[float], patience: int, min_delta: float,
-                                            expected: bool, why: str) -> None:
+def test_early_stopping_on_hand_made_curves(
+    losses: list[float], patience: int, min_delta: float, expected: bool, why: str
+) -> None:
     got = R.early_stopping(losses, patience, min_delta)
     assert got is expected, f"{losses}, patience {patience}, min_delta {min_delta}: expected {expected} ({why})"
 
@@ -383,8 +397,11 @@ def test_early_stopping_rejects_bad_arguments(patience: int, min_delta: float) -
 
 
 @settings(max_examples=60, deadline=None)
-@given(losses=st.lists(st.floats(0.0, 10.0), min_size=1, max_size=30), patience=st.integers(1, 6),
-       min_delta=st.sampled_from([0.0, 0.01, 0.5]))
+@given(
+    losses=st.lists(st.floats(0.0, 10.0), min_size=1, max_size=30),
+    patience=st.integers(1, 6),
+    min_delta=st.sampled_from([0.0, 0.01, 0.5]),
+)
 def test_early_stopping_properties(losses: list[float], patience: int, min_delta: float) -> None:
     stop = R.early_stopping(losses, patience, min_delta)
     if stop:  # a shorter patience would also have stopped
@@ -409,7 +426,8 @@ def test_penalty_properties(w: np.ndarray, v: np.ndarray, lam: float) -> None:
         for k in params:
             np.testing.assert_array_equal(params[k], before[k], err_msg=f"{fn.__name__} modified its input")
             assert grads[k].shape == params[k].shape and grads[k].dtype == params[k].dtype, (
-                f"{fn.__name__}: grad {k} must keep shape {params[k].shape} and dtype {params[k].dtype}")
+                f"{fn.__name__}: grad {k} must keep shape {params[k].shape} and dtype {params[k].dtype}"
+            )
         assert list(grads) == ["w", "v"], "grads keep the order of params"
         assert penalty >= 0.0 and math.isfinite(penalty)
     l2, _ = R.l2_penalty(params, lam)

@@ -50,6 +50,7 @@ SIM_ASSIGNMENTS = sorted(INDEPENDENT)
 # ------------------------------------------------------------------------------------------------
 # Similarity: measured on made-up pairs.
 
+
 def _cells(assignment: str) -> tuple[dict[str, str], list[str]]:
     """The reference answers (code cells) and the released starter code of an assignment."""
     nb = nbformat.read(str(ROOT / "solutions" / assignment / f"{assignment}.ipynb"), as_version=4)
@@ -74,13 +75,20 @@ def measure(assignment: str) -> dict[str, list[float]]:
     """Scores of the made-up pairs of one assignment, by kind."""
     ref, starter = _cells(assignment)
     bp = similarity.boilerplate_of(starter)
-    scores: dict[str, list[float]] = {"copies": [], "edited copies": [], "independent answers": [],
-                                      "independent functions": [], "against the reference package": [],
-                                      "alternatives (changed functions)": []}
+    scores: dict[str, list[float]] = {
+        "copies": [],
+        "edited copies": [],
+        "independent answers": [],
+        "independent functions": [],
+        "against the reference package": [],
+        "alternatives (changed functions)": [],
+    }
     for k, (_name, answers) in enumerate(_variants(assignment, ref)):
         base = similarity.answer("a", answers.values(), boilerplate=bp)
         for kind, make in (("copies", disguise), ("edited copies", disguise_and_edit)):
-            copy = similarity.answer("b", [make(s, 100 * k + i) for i, s in enumerate(answers.values())], boilerplate=bp)
+            copy = similarity.answer(
+                "b", [make(s, 100 * k + i) for i, s in enumerate(answers.values())], boilerplate=bp
+            )
             scores[kind].append(similarity.compare(base, copy).score)
     versions = [ref] + [{g: INDEPENDENT[assignment][g][i] for g in ref} for i in range(2)]
     whole = [similarity.answer(f"v{i}", v.values(), boilerplate=bp) for i, v in enumerate(versions)]
@@ -96,8 +104,9 @@ def measure(assignment: str) -> dict[str, list[float]]:
     for (p, x), (q, y) in itertools.combinations(mixed, 2):
         if all(p[g] != q[g] for g in ref):
             scores["independent answers"].append(similarity.compare(x, y).score)
-    pkg = similarity.reference_answer({n for a in whole for n in a.units}, classreport.reference_package(),
-                                      boilerplate=bp)
+    pkg = similarity.reference_answer(
+        {n for a in whole for n in a.units}, classreport.reference_package(), boilerplate=bp
+    )
     for m in similarity.reference_matches(whole, pkg, threshold=0.0, min_fingerprints=1):
         scores["against the reference package"].append(m.score)
     zoo = importlib.import_module(f"tests.bugzoo.{assignment}")
@@ -107,7 +116,8 @@ def measure(assignment: str) -> dict[str, list[float]]:
         for name, unit in other.units.items():
             if name in base.units and unit.normalized != base.units[name].normalized:
                 scores["alternatives (changed functions)"].append(
-                    similarity.jaccard(unit.fingerprints, base.units[name].fingerprints))
+                    similarity.jaccard(unit.fingerprints, base.units[name].fingerprints)
+                )
     return scores
 
 
@@ -123,14 +133,20 @@ def test_similarity_rates() -> None:
     for kind, values in totals.items():
         if values:
             flagged = sum(v >= t for v in values)
-            lines.append(f"{kind}: {len(values)} pairs, flagged {flagged} ({100 * flagged / len(values):.1f}%), "
-                         f"min {min(values):.2f}, max {max(values):.2f}")
+            lines.append(
+                f"{kind}: {len(values)} pairs, flagged {flagged} ({100 * flagged / len(values):.1f}%), "
+                f"min {min(values):.2f}, max {max(values):.2f}"
+            )
     (artifacts_dir() / "similarity-rates.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     for kind in ("copies", "edited copies"):
         missed = [v for v in totals[kind] if v < t]
         assert not missed, f"{kind} not found: scores {missed} below {t}\n" + "\n".join(lines)
-    negatives = ("independent answers", "independent functions", "against the reference package",
-                 "alternatives (changed functions)")
+    negatives = (
+        "independent answers",
+        "independent functions",
+        "against the reference package",
+        "alternatives (changed functions)",
+    )
     for kind in negatives:  # each kind mostly not flagged (a bug-zoo alternative may change one line only)
         values = totals[kind]
         if values:
@@ -144,8 +160,10 @@ def test_similarity_rates() -> None:
 
 def test_normalization_ignores_names_comments_layout_and_order() -> None:
     a = "def f(x):\n    y = np.exp(-x)\n    return 1 / (1 + y)\n\n\ndef g(d, c):\n    return d * c * (1 - c)\n"
-    b = ("def g(up, s):  # backward\n  return up * s * (1 - s)\n\n# forward\ndef f(inp):\n  '''doc'''\n"
-         "  e = np.exp(-inp)\n\n  return 1 / (1 + e)\n")
+    b = (
+        "def g(up, s):  # backward\n  return up * s * (1 - s)\n\n# forward\ndef f(inp):\n  '''doc'''\n"
+        "  e = np.exp(-inp)\n\n  return 1 / (1 + e)\n"
+    )
     ua, ub = similarity.split_units([a]), similarity.split_units([b])
     assert {n: t for n, _, t in ua} == {n: t for n, _, t in ub}
     assert similarity.compare(similarity.answer("a", [a]), similarity.answer("b", [b])).score == 1.0
@@ -170,8 +188,10 @@ def test_misconception_id_is_read_only_at_the_end_of_a_message() -> None:
 # A small fake assignment: its own misconceptions (hints made in the test cells), two functions.
 
 FAKE = "fake_report"
-HINTS = {"double_factor": ("doubling means multiplying by two, not adding one", "Fake chapter › Doubling"),
-         "double_dtype": ("the output must keep the input's dtype", "Fake chapter › Types")}
+HINTS = {
+    "double_factor": ("doubling means multiplying by two, not adding one", "Fake chapter › Doubling"),
+    "double_dtype": ("the output must keep the input's dtype", "Fake chapter › Types"),
+}
 SOLUTION = '''def double(x):
     """Twice x, element-wise (same dtype)."""
     ### BEGIN SOLUTION
@@ -201,8 +221,14 @@ def _hint(mid: str) -> str:
 
 
 def _meta(gid: str, *, solution: bool = False, points: float = 0) -> dict[str, Any]:
-    m: dict[str, Any] = {"grade": bool(points), "grade_id": gid, "locked": not solution, "schema_version": 3,
-                         "solution": solution, "task": False}
+    m: dict[str, Any] = {
+        "grade": bool(points),
+        "grade_id": gid,
+        "locked": not solution,
+        "schema_version": 3,
+        "solution": solution,
+        "task": False,
+    }
     if points:
         m["points"] = points
     return {"nbgrader": m}
@@ -210,21 +236,32 @@ def _meta(gid: str, *, solution: bool = False, points: float = 0) -> dict[str, A
 
 def fake_source() -> Any:
     tests = {
-        "test_double_forward": (2, TEST_HEAD + "x = np.arange(5.0)\nif not np.allclose(double(x), 2 * x):\n"
-                                f"    raise fail('double(x): wrong values', {_hint('double_factor')})\n"),
-        "test_double_edge": (1, TEST_HEAD + "x = np.arange(3, dtype=np.float32)\nif double(x).dtype != np.float32:\n"
-                             f"    raise fail('double(x): float32 in, float32 out', {_hint('double_dtype')})\n"),
-        "test_halve_forward": (1, ("import numpy as np\nx = np.arange(4.0)\nassert np.allclose(halve(x), x / 2), "
-                                "'halve(x): wrong values'\n")),
+        "test_double_forward": (
+            2,
+            TEST_HEAD + "x = np.arange(5.0)\nif not np.allclose(double(x), 2 * x):\n"
+            f"    raise fail('double(x): wrong values', {_hint('double_factor')})\n",
+        ),
+        "test_double_edge": (
+            1,
+            TEST_HEAD + "x = np.arange(3, dtype=np.float32)\nif double(x).dtype != np.float32:\n"
+            f"    raise fail('double(x): float32 in, float32 out', {_hint('double_dtype')})\n",
+        ),
+        "test_halve_forward": (
+            1,
+            ("import numpy as np\nx = np.arange(4.0)\nassert np.allclose(halve(x), x / 2), 'halve(x): wrong values'\n"),
+        ),
     }
     for fn, what in itertools.product(("double", "halve"), ("backward", "edge", "parity")):  # a wider matrix
         if f"test_{fn}_{what}" not in tests:
             tests[f"test_{fn}_{what}"] = (1, f"import numpy as np\nassert {fn}(np.zeros(3)).shape == (3,), 'shape'\n")
-    cells = [new_code_cell("import numpy as np", metadata=_meta("setup")),
-             new_code_cell(SOLUTION, metadata=_meta("double", solution=True))]
+    cells = [
+        new_code_cell("import numpy as np", metadata=_meta("setup")),
+        new_code_cell(SOLUTION, metadata=_meta("double", solution=True)),
+    ]
     cells += [new_code_cell(src, metadata=_meta(gid, points=p)) for gid, (p, src) in tests.items()]
-    return new_notebook(cells=cells, metadata={"kernelspec": {"display_name": "Python 3", "language": "python",
-                                                              "name": "python3"}})
+    return new_notebook(
+        cells=cells, metadata={"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}}
+    )
 
 
 def fake_course(root: Path) -> Course:
@@ -238,7 +275,9 @@ def fake_course(root: Path) -> Course:
 ANSWER = solution_sources(fake_source())["double"]
 BO = ANSWER.replace("out[i] = x[i] + x[i]", "out[i] = x[i] + 1")
 CY = ANSWER.replace("out = np.empty_like(x)", "out = np.empty(x.shape)")
-EVIL = disguise(ANSWER.replace("    return result", "    # </code></pre><script>alert(1)</script>\n    return result"), 3)
+EVIL = disguise(
+    ANSWER.replace("    return result", "    # </code></pre><script>alert(1)</script>\n    return result"), 3
+)
 
 
 def _fill(release_nb: Any, answer: str) -> Any:
@@ -249,6 +288,7 @@ def _fill(release_nb: Any, answer: str) -> Any:
 
 # ------------------------------------------------------------------------------------------------
 # Reading the page back.
+
 
 class Page(HTMLParser):
     """The numbers of the students × tests matrix, and what the page contains that matters for safety."""
@@ -295,8 +335,11 @@ def assert_page_equals_csv(page_text: str, grades: Path) -> None:
     page = Page(page_text)
     rows = csv_rows(grades)
     assert list(page.rows) == list(rows), "the matrix lists exactly the students of grades.csv, in its order"
-    cells = [c for c in next(iter(rows.values())) if c not in
-             ("student", "status", "reason", "score", "max_score", "awaiting_manual_grading", "sandboxed")]
+    cells = [
+        c
+        for c in next(iter(rows.values()))
+        if c not in ("student", "status", "reason", "score", "max_score", "awaiting_manual_grading", "sandboxed")
+    ]
     for student, row in rows.items():
         shown = page.rows[student]
         assert float(shown["score"]) == float(row["score"]), f"{student}: score {shown['score']} != {row['score']}"
@@ -320,8 +363,12 @@ def test_page_from_made_up_data_is_safe_and_equals_the_csv(tmp_path: Path) -> No
     cells = ["test_double_forward", "test_double_edge", "test_halve_forward"]
     cell_max = {"test_double_forward": 2.0, "test_double_edge": 1.0, "test_halve_forward": 1.0}
     src = fake_source()
-    runs = {"ada": (ANSWER, {}), "bo": (BO, {"test_double_forward": "double_factor"}),
-            "cy": (CY, {"test_double_edge": "double_dtype"}), hostile: (EVIL, {"test_halve_forward": None})}
+    runs = {
+        "ada": (ANSWER, {}),
+        "bo": (BO, {"test_double_forward": "double_factor"}),
+        "cy": (CY, {"test_double_edge": "double_dtype"}),
+        hostile: (EVIL, {"test_halve_forward": None}),
+    }
     results = []
     for student, (answer, failed) in runs.items():
         nb = _fill(src, answer)
@@ -329,8 +376,9 @@ def test_page_from_made_up_data_is_safe_and_equals_the_csv(tmp_path: Path) -> No
             gid = nbgrader_meta(cell).get("grade_id")
             if gid in failed:
                 mid = failed[gid]
-                ev = f"{hostile}: wrong" + (f"\n  Hint: {HINTS[mid][0]} ({HINTS[mid][1]}) [misconception: {mid}]"
-                                            if mid else "")
+                ev = f"{hostile}: wrong" + (
+                    f"\n  Hint: {HINTS[mid][0]} ({HINTS[mid][1]}) [misconception: {mid}]" if mid else ""
+                )
                 cell.outputs = [new_output("error", ename="CheckFailed", evalue=ev, traceback=[])]
         folder = course.autograded_dir / student / FAKE
         folder.mkdir(parents=True)
@@ -369,6 +417,7 @@ def test_page_from_made_up_data_is_safe_and_equals_the_csv(tmp_path: Path) -> No
 
 # ------------------------------------------------------------------------------------------------
 # End to end with nbgrader: the fake assignment graded by `dlb grade`, the report, `dlb report`.
+
 
 class Graded:
     def __init__(self, course: Course, out: Path, run: GradingRun) -> None:
@@ -409,11 +458,11 @@ def test_dlb_grade_writes_the_report_equal_to_grades_csv(fake_graded: Graded) ->
 
 @pytest.mark.slow
 def test_report_counts_the_misconceptions_and_finds_the_copies(fake_graded: Graded) -> None:
-    rep = classreport.build(fake_graded.course, FAKE, fake_graded.run, list(fake_graded.run.cell_max),
-                            out_dir=fake_graded.out)
+    rep = classreport.build(
+        fake_graded.course, FAKE, fake_graded.run, list(fake_graded.run.cell_max), out_dir=fake_graded.out
+    )
     assert rep.diagnoses.get("bo") == ["double_factor"] and rep.diagnoses.get("cy") == ["double_dtype"]
-    assert {m.id: sorted(m.students) for m in rep.misconceptions} == {"double_factor": ["bo"],
-                                                                       "double_dtype": ["cy"]}
+    assert {m.id: sorted(m.students) for m in rep.misconceptions} == {"double_factor": ["bo"], "double_dtype": ["cy"]}
     pairs = {frozenset((m.a, m.b)) for m in rep.pairs}
     assert {frozenset(("ada", "copycat")), frozenset(("ada", "evil")), frozenset(("copycat", "evil"))} <= pairs
     assert "blank" not in {s for p in pairs for s in p}, "an unanswered notebook is not a copy"
@@ -432,12 +481,19 @@ def test_feedback_names_the_likely_misconception(fake_graded: Graded) -> None:
 @pytest.mark.slow
 def test_dlb_report_rebuilds_the_same_page_from_the_gradebook(fake_graded: Graded, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "lib"), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.run([sys.executable, "-m", "dlbgrader.cli", "report", FAKE, "--out", str(tmp_path / "again")],
-                          cwd=fake_graded.course.root, capture_output=True, text=True, check=False, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dlbgrader.cli", "report", FAKE, "--out", str(tmp_path / "again")],
+        cwd=fake_graded.course.root,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "class report:" in proc.stdout
-    assert_page_equals_csv((tmp_path / "again" / "report.html").read_text(encoding="utf-8"),
-                           fake_graded.out / "grades.csv")
+    assert_page_equals_csv(
+        (tmp_path / "again" / "report.html").read_text(encoding="utf-8"), fake_graded.out / "grades.csv"
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -474,16 +530,22 @@ class Opened:
         self.page.wait_for_load_state("load")
 
     def column(self, attr: str) -> list[str]:
-        return [str(v) for v in self.page.eval_on_selector_all(
-            "#matrix tbody tr", f"rows => rows.map(r => r.getAttribute('data-{attr}'))")]
+        return [
+            str(v)
+            for v in self.page.eval_on_selector_all(
+                "#matrix tbody tr", f"rows => rows.map(r => r.getAttribute('data-{attr}'))"
+            )
+        ]
 
 
 def _check_page(o: Opened, url: str, width: int) -> None:
     assert not o.errors, f"console errors at {width} px: {o.errors}"
     assert o.requests == [url], f"requests besides the page itself: {o.requests}"
     drawn = o.page.eval_on_selector_all(
-        "svg.chart", "els => els.map(e => { const b = e.getBoundingClientRect(); "
-        "return [b.width, b.height, e.querySelectorAll('path, rect, use').length]; })")
+        "svg.chart",
+        "els => els.map(e => { const b = e.getBoundingClientRect(); "
+        "return [b.width, b.height, e.querySelectorAll('path, rect, use').length]; })",
+    )
     assert len(drawn) >= 3 and all(w > 100 and h > 50 and n > 5 for w, h, n in drawn), drawn
     overflow = o.page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the page scrolls sideways at {width} px by {overflow} px"
@@ -499,14 +561,16 @@ def test_report_in_a_browser(served: str) -> None:
     shots = artifacts_dir() / "report"
     shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu",
-                                                                         "--disable-background-networking"])
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
         try:
             phone = Opened(browser, served, 390)
             _check_page(phone, served, 390)
             phone.page.screenshot(path=str(shots / "report-390.png"), full_page=True)
-            box = phone.page.evaluate("(() => { const b = document.getElementById('matrix-box'); "
-                                      "return [b.scrollWidth, b.clientWidth]; })()")
+            box = phone.page.evaluate(
+                "(() => { const b = document.getElementById('matrix-box'); return [b.scrollWidth, b.clientWidth]; })()"
+            )
             assert box[0] > box[1], f"the matrix should scroll inside its box at 390 px: {box}"
 
             desk = Opened(browser, served, 1280)

@@ -39,6 +39,7 @@ TIMEOUT = 30  # seconds per cell (generous: the machine may be loaded; no attack
 MAX_PROCESSES = 64
 SECRET_ENV = "DLB_SANDBOX_TEST_SECRET"
 
+
 def _require_bwrap() -> None:
     """The sandbox tests fail, never skip, where bubblewrap cannot run: a skipped sandbox test would
     let a broken sandbox pass CI (`make test` installs Debian's bubblewrap when run as root)."""
@@ -54,15 +55,16 @@ needs_bwrap = pytest.mark.usefixtures("_bwrap_required")
 def _bwrap_required() -> None:
     _require_bwrap()
 
+
 # Prints one line per attempt: "ATTACK <what>: SUCCEEDED ..." or "ATTACK <what>: blocked <error>".
-_TRY = '''
+_TRY = """
 def _dlb_try(label, fn):
     try:
         r = fn()
         print(f"ATTACK {label}: SUCCEEDED {r!r}"[:200])
     except Exception as e:
         print(f"ATTACK {label}: blocked {type(e).__name__}")
-'''
+"""
 
 
 def _read(path: Path) -> str:
@@ -74,17 +76,30 @@ def full_marks() -> float:
 
 
 class Graded:
-    def __init__(self, results: list[Result], root: Path, tmp: Path, marker: str, outside: list[Path],
-                 connections: list[Any], seconds: float) -> None:
+    def __init__(
+        self,
+        results: list[Result],
+        root: Path,
+        tmp: Path,
+        marker: str,
+        outside: list[Path],
+        connections: list[Any],
+        seconds: float,
+    ) -> None:
         self.by = {r.student: r for r in results}
         self.root, self.tmp, self.marker, self.outside = root, tmp, marker, outside
         self.connections, self.seconds = connections, seconds
 
     def outputs(self, student: str) -> str:
-        nb = nbformat.read(str(self.root / "grading" / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"),
-                           as_version=4)
-        return "\n".join(str(o.get("text", "")) + str(o.get("evalue", ""))
-                         for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+        nb = nbformat.read(
+            str(self.root / "grading" / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), as_version=4
+        )
+        return "\n".join(
+            str(o.get("text", "")) + str(o.get("evalue", ""))
+            for c in nb.cells
+            if c.cell_type == "code"
+            for o in c.outputs
+        )
 
     def attempts(self, student: str) -> tuple[list[str], list[str]]:
         lines = [ln for ln in self.outputs(student).splitlines() if ln.startswith("ATTACK ")]
@@ -119,8 +134,9 @@ def _build(tmp: Path, config: str) -> tuple[Course, Path, Path, Path]:
     return course, source_nb, release_nb, subs
 
 
-def _submission(source_nb: Path, release_nb: Path, dest: Path, append: str = "", cell: str = "",
-                after: str = "setup") -> None:
+def _submission(
+    source_nb: Path, release_nb: Path, dest: Path, append: str = "", cell: str = "", after: str = "setup"
+) -> None:
     """The reference solution, with ``append`` added to the ``relu`` answer cell and ``cell`` as a new cell."""
     write_solution_submission(source_nb, release_nb, dest)
     nb = nbformat.read(str(dest), as_version=4)
@@ -138,18 +154,28 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Any:
     if probe("bwrap"):
         pytest.skip(f"bubblewrap unusable here: {probe('bwrap')}")
     tmp = tmp_path_factory.mktemp("sandbox")
-    course, source_nb, release_nb, subs = _build(tmp, "\n".join([
-        'c.SandboxedKernelManager.mode = "on"',
-        f"c.SandboxedKernelManager.max_processes = {MAX_PROCESSES}",
-    ]))
+    course, source_nb, release_nb, subs = _build(
+        tmp,
+        "\n".join(
+            [
+                'c.SandboxedKernelManager.mode = "on"',
+                f"c.SandboxedKernelManager.max_processes = {MAX_PROCESSES}",
+            ]
+        ),
+    )
     root = course.root
     grading = root / "grading"
     token = uuid.uuid4().hex[:12]
     marker = "PWN" + "ED-" + token  # the attack code builds it, so its source never contains it
     srv, connections = _listener()
     port = srv.getsockname()[1]
-    outside = [root / f"pwned-{token}.txt", tmp / f"pwned-{token}.txt", Path("/tmp") / f"pwned-{token}.txt",
-               Path("/var/tmp") / f"pwned-{token}.txt", Path.home() / f"pwned-{token}.txt"]
+    outside = [
+        root / f"pwned-{token}.txt",
+        tmp / f"pwned-{token}.txt",
+        Path("/tmp") / f"pwned-{token}.txt",
+        Path("/var/tmp") / f"pwned-{token}.txt",
+        Path.home() / f"pwned-{token}.txt",
+    ]
     victim_sub = grading / "submitted" / "victim" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     victim_auto = grading / "autograded" / "victim" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     # Another copy of the course, and submissions kept elsewhere: an allow-list sandbox shows neither.
@@ -162,27 +188,33 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Any:
         _submission(source_nb, release_nb, subs / f"{name}.ipynb", append, cell)
 
     sub("victim")  # the reference answers, and the target of the writer
-    sub("reader", "import os, socket\n" + "\n".join([
-        f"_dlb_try('connect loopback', lambda: socket.create_connection(('127.0.0.1', {port}), timeout=3))",
-        f"_dlb_try('connect host address', lambda: socket.create_connection((socket.gethostbyname(socket.gethostname()), {port}), timeout=3))",
-        "_dlb_try('resolve a name', lambda: socket.getaddrinfo('pypi.org', 443))",
-        f"_dlb_try('read course solutions', {_read(source_nb)})",
-        f"_dlb_try('list course solutions', lambda: os.listdir({str(root / 'solutions')!r}) or 1/0)",
-        f"_dlb_try('list course root', lambda: os.listdir({str(root)!r}) or 1/0)",
-        f"_dlb_try('read repo solutions', {_read(ROOT / 'solutions' / ASSIGNMENT / (ASSIGNMENT + '.ipynb'))})",
-        f"_dlb_try('read gradebook', {_read(grading / 'gradebook.db')})",
-        f"_dlb_try('read other submission', {_read(victim_sub)})",
-        f"_dlb_try('read own notebook with hidden tests', {_read(Path(ASSIGNMENT + '.ipynb'))})",
-        f"_dlb_try('read grader secret', lambda: os.environ[{SECRET_ENV!r}])",
-        f"_dlb_try('read another copy of the course', {_read(elsewhere / 'solutions' / ASSIGNMENT / (ASSIGNMENT + '.ipynb'))})",
-        f"_dlb_try('read submissions kept elsewhere', {_read(elsewhere / 'inbox' / 'someone.ipynb')})",
-        "_dlb_try('read /etc/passwd', lambda: open('/etc/passwd').read(64))",
-        "_dlb_try('import torch', lambda: __import__('torch'))",
-        "_dlb_try('import the reference package', lambda: __import__('dlbasics.activations'))",
-        "_dlb_try('find notebooks', lambda: [p for d in (os.getcwd(), os.path.expanduser('~'), "
-        f"{str(root.parent)!r}, {str(ROOT / 'solutions')!r}) "
-        "for p in __import__('glob').glob(d + '/**/*.ipynb', recursive=True)] or 1/0)",
-    ]))
+    sub(
+        "reader",
+        "import os, socket\n"
+        + "\n".join(
+            [
+                f"_dlb_try('connect loopback', lambda: socket.create_connection(('127.0.0.1', {port}), timeout=3))",
+                f"_dlb_try('connect host address', lambda: socket.create_connection((socket.gethostbyname(socket.gethostname()), {port}), timeout=3))",
+                "_dlb_try('resolve a name', lambda: socket.getaddrinfo('pypi.org', 443))",
+                f"_dlb_try('read course solutions', {_read(source_nb)})",
+                f"_dlb_try('list course solutions', lambda: os.listdir({str(root / 'solutions')!r}) or 1/0)",
+                f"_dlb_try('list course root', lambda: os.listdir({str(root)!r}) or 1/0)",
+                f"_dlb_try('read repo solutions', {_read(ROOT / 'solutions' / ASSIGNMENT / (ASSIGNMENT + '.ipynb'))})",
+                f"_dlb_try('read gradebook', {_read(grading / 'gradebook.db')})",
+                f"_dlb_try('read other submission', {_read(victim_sub)})",
+                f"_dlb_try('read own notebook with hidden tests', {_read(Path(ASSIGNMENT + '.ipynb'))})",
+                f"_dlb_try('read grader secret', lambda: os.environ[{SECRET_ENV!r}])",
+                f"_dlb_try('read another copy of the course', {_read(elsewhere / 'solutions' / ASSIGNMENT / (ASSIGNMENT + '.ipynb'))})",
+                f"_dlb_try('read submissions kept elsewhere', {_read(elsewhere / 'inbox' / 'someone.ipynb')})",
+                "_dlb_try('read /etc/passwd', lambda: open('/etc/passwd').read(64))",
+                "_dlb_try('import torch', lambda: __import__('torch'))",
+                "_dlb_try('import the reference package', lambda: __import__('dlbasics.activations'))",
+                "_dlb_try('find notebooks', lambda: [p for d in (os.getcwd(), os.path.expanduser('~'), "
+                f"{str(root.parent)!r}, {str(ROOT / 'solutions')!r}) "
+                "for p in __import__('glob').glob(d + '/**/*.ipynb', recursive=True)] or 1/0)",
+            ]
+        ),
+    )
     writes = [
         f"_dlb_try('append to gradebook', lambda: open({str(grading / 'gradebook.db')!r}, 'ab').write(M.encode()))",
         f"_dlb_try('delete gradebook', lambda: os.remove({str(grading / 'gradebook.db')!r}))",
@@ -198,21 +230,27 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Any:
         "_dlb_try('allocate 8 GiB with numpy', lambda: __import__('numpy').ones(2**30).sum())",
     ]
     sub("writer", "import os\nM = 'PWN' + 'ED-' + " + repr(token) + "\n" + "\n".join(writes))
-    sub("forkbomb", "import os, time\n_pids = []\n" + "\n".join([
-        "def _bomb():",
-        "    for _ in range(500):",
-        "        pid = os.fork()",
-        "        if pid == 0:",
-        "            time.sleep(600)",
-        "            os._exit(0)",
-        "        _pids.append(pid)",
-        "    return len(_pids)",
-        "_dlb_try('fork 500 processes', _bomb)",
-        "print('forked', len(_pids), 'in', os.getcwd())",
-        "for _pid in _pids[5:]:  # keep five asleep: they must not outlive the kernel",
-        "    os.kill(_pid, 9)",
-        "    os.waitpid(_pid, 0)",
-    ]))
+    sub(
+        "forkbomb",
+        "import os, time\n_pids = []\n"
+        + "\n".join(
+            [
+                "def _bomb():",
+                "    for _ in range(500):",
+                "        pid = os.fork()",
+                "        if pid == 0:",
+                "            time.sleep(600)",
+                "            os._exit(0)",
+                "        _pids.append(pid)",
+                "    return len(_pids)",
+                "_dlb_try('fork 500 processes', _bomb)",
+                "print('forked', len(_pids), 'in', os.getcwd())",
+                "for _pid in _pids[5:]:  # keep five asleep: they must not outlive the kernel",
+                "    os.kill(_pid, 9)",
+                "    os.waitpid(_pid, 0)",
+            ]
+        ),
+    )
     os.environ[SECRET_ENV] = "hunter2-" + token  # inherited by the grading workers, not by the kernels
     try:
         t0 = time.perf_counter()
@@ -233,16 +271,27 @@ def test_sandbox_is_an_allow_list(tmp_path: Path) -> None:
     (scratch / "ipc").mkdir(parents=True)
     data = tmp_path / "data.csv"
     data.write_text("1,2\n")
-    cmd = build_command("bwrap", scratch, [python, "-m", "ipykernel_launcher"], readable=readable,
-                        limits=Limits(tmp_mb=64), uid=None, data=[data])
+    cmd = build_command(
+        "bwrap",
+        scratch,
+        [python, "-m", "ipykernel_launcher"],
+        readable=readable,
+        limits=Limits(tmp_mb=64),
+        uid=None,
+        data=[data],
+    )
     pairs = list(zip(cmd, cmd[1:], cmd[2:]))
     assert ("--ro-bind", "/", "/") not in pairs and ("--bind", "/", "/") not in pairs
     ro = {a for op, a, b in pairs if op in ("--ro-bind", "--ro-bind-try") and a == b}
     allowed = {"/usr", *map(str, (p.resolve() for p in readable))}
     assert ro <= allowed | {f for f in ro if f.startswith("/etc/")}, ro - allowed
-    assert not any(str(ROOT) == r or r.startswith(str(ROOT) + "/solutions") for r in ro), "the repository is never bound"
+    assert not any(str(ROOT) == r or r.startswith(str(ROOT) + "/solutions") for r in ro), (
+        "the repository is never bound"
+    )
     rw = [(a, b) for op, a, b in pairs if op == "--bind"]
-    assert rw == [(str(scratch / "ipc"), str(scratch / "ipc"))], f"only the sockets folder is writable on the host: {rw}"
+    assert rw == [(str(scratch / "ipc"), str(scratch / "ipc"))], (
+        f"only the sockets folder is writable on the host: {rw}"
+    )
     assert ("--ro-bind", str(data), str(scratch / "work" / "data.csv")) in pairs
     sizes = [cmd[i + 1] for i, a in enumerate(cmd) if a == "--size"]
     assert len(sizes) == 4 and set(sizes) == {str(64 * 2**20)}, "/tmp, /dev/shm, work and home are size-capped tmpfs"
@@ -330,9 +379,14 @@ def test_cpu_limit_kills_what_ignores_signals(tmp_path: Path) -> None:
     scratch = make_scratch(uid)
     try:
         burn = "import signal\nsignal.signal(signal.SIGXCPU, signal.SIG_IGN)\nwhile True:\n    pass"
-        cmd = build_command(shutil.which("bwrap") or "bwrap", scratch, [sys.executable, "-c", burn],
-                            readable=[Path(p) for p in runtime(sys.executable).paths], limits=Limits(cpu_seconds=2),
-                            uid=uid)
+        cmd = build_command(
+            shutil.which("bwrap") or "bwrap",
+            scratch,
+            [sys.executable, "-c", burn],
+            readable=[Path(p) for p in runtime(sys.executable).paths],
+            limits=Limits(cpu_seconds=2),
+            uid=uid,
+        )
         t0 = time.perf_counter()
         res = subprocess.run(cmd, timeout=120)
     finally:
@@ -342,20 +396,21 @@ def test_cpu_limit_kills_what_ignores_signals(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_fallback_without_bubblewrap(tmp_path: Path, capfd: pytest.CaptureFixture[str],
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fallback_without_bubblewrap(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     missing = 'c.SandboxedKernelManager.bwrap = "/nonexistent/bwrap"'
     course, source_nb, release_nb, subs = _build(tmp_path, missing)
-    _submission(source_nb, release_nb, subs / "reader.ipynb",
-                f"_dlb_try('read course solutions', {_read(source_nb)})")
+    _submission(source_nb, release_nb, subs / "reader.ipynb", f"_dlb_try('read course solutions', {_read(source_nb)})")
     monkeypatch.delenv("DLBGRADER_SANDBOX_WARNED", raising=False)
     status = course.sandbox_status()
     assert not status.active and "/nonexistent/bwrap" in status.detail and "NOT sandboxed" in status.describe()
     assert "NOT sandboxed" in capfd.readouterr().err
     results = grade_class(course, ASSIGNMENT, subs, progress=False, workers=1, timeout=TIMEOUT)
     assert results[0].status == "graded" and results[0].score == full_marks()
-    nb = nbformat.read(str(course.root / "grading" / "autograded" / "reader" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"),
-                       as_version=4)
+    nb = nbformat.read(
+        str(course.root / "grading" / "autograded" / "reader" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), as_version=4
+    )
     text = "".join(str(o.get("text", "")) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "ATTACK read course solutions: SUCCEEDED" in text  # unsandboxed indeed: the attack works here
     assert capfd.readouterr().err.count("NOT sandboxed") <= 1  # reported once per run, not per kernel

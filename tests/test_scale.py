@@ -42,8 +42,9 @@ from tests.bugzoo import Bug
 from tests.grading_helpers import ROOT, make_course, points
 
 ASSIGNMENT = "ps1_foundations"
-INSTALL_HINT = ("install Debian's PostgreSQL server: `sudo apt-get install postgresql` (`make test` installs it "
-                "when run as root)")
+INSTALL_HINT = (
+    "install Debian's PostgreSQL server: `sudo apt-get install postgresql` (`make test` installs it when run as root)"
+)
 
 
 def _bugs() -> list[Bug]:
@@ -66,8 +67,9 @@ def _write_class(course: Course, folder: Path) -> dict[str, frozenset[str]]:
     expected: dict[str, frozenset[str]] = {"reference": frozenset()}
     write_solution_submission(source, release / source.name, folder / "reference.ipynb")
     for bug in _bugs():
-        write_solution_submission(source, release / source.name, folder / f"bug_{bug.name}.ipynb",
-                                  replace={bug.cell: (bug.old, bug.new)})
+        write_solution_submission(
+            source, release / source.name, folder / f"bug_{bug.name}.ipynb", replace={bug.cell: (bug.old, bug.new)}
+        )
         expected[f"bug_{bug.name}"] = bug.loses
     return expected
 
@@ -80,6 +82,7 @@ def _lost(r: Result) -> set[str]:
 # ---------------------------------------------------------------------------------------------
 # A PostgreSQL server on loopback
 # ---------------------------------------------------------------------------------------------
+
 
 def _pg_bin() -> Path:
     for version in ("15", *sorted((p.name for p in Path("/usr/lib/postgresql").glob("*")), reverse=True)):
@@ -163,26 +166,52 @@ def postgres() -> Iterator[PgServer]:
     data, log = base / "data", base / "server.log"
     started = False
     try:
-        init = subprocess.run(_as_postgres([str(pg / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8",
-                                            "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync"]),
-                              capture_output=True, text=True)
+        init = subprocess.run(
+            _as_postgres(
+                [
+                    str(pg / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    "postgres",
+                    "-E",
+                    "UTF8",
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                    "--no-sync",
+                ]
+            ),
+            capture_output=True,
+            text=True,
+        )
         assert init.returncode == 0, f"initdb failed:\n{init.stdout}\n{init.stderr}"
         for _attempt in range(3):  # the free port may be taken between choosing and binding it
-            opts = (f"-c listen_addresses=127.0.0.1 -p {server.port} -c unix_socket_directories={server.sockets} "
-                    "-c fsync=off -c full_page_writes=off -c synchronous_commit=off")
-            start = subprocess.run(_as_postgres([str(pg / "pg_ctl"), "-D", str(data), "-l", str(log), "-w",
-                                                 "-t", "30", "-o", opts, "start"]), capture_output=True, text=True)
+            opts = (
+                f"-c listen_addresses=127.0.0.1 -p {server.port} -c unix_socket_directories={server.sockets} "
+                "-c fsync=off -c full_page_writes=off -c synchronous_commit=off"
+            )
+            start = subprocess.run(
+                _as_postgres(
+                    [str(pg / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "30", "-o", opts, "start"]
+                ),
+                capture_output=True,
+                text=True,
+            )
             if start.returncode == 0:
                 started = True
                 break
             server.port = _free_port()
         assert started, f"PostgreSQL did not start:\n{start.stdout}{start.stderr}\n" + (
-            log.read_text() if log.is_file() else "")
+            log.read_text() if log.is_file() else ""
+        )
         yield server
     finally:
         if started:
-            subprocess.run(_as_postgres([str(pg / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
-                           capture_output=True, text=True)
+            subprocess.run(
+                _as_postgres([str(pg / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
+                capture_output=True,
+                text=True,
+            )
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -190,13 +219,20 @@ def postgres() -> Iterator[PgServer]:
 # The gradebook URL (fast: no server needed)
 # ---------------------------------------------------------------------------------------------
 
+
 def _spawned_db_url(course: Course) -> str:
     """What a grading worker sees: a new interpreter that inherits the environment and builds
     ``Course(root, config_file, timeout)``, as grade.py's spawned workers do."""
-    code = ("import sys; from pathlib import Path; from dlbgrader.course import Course; "
-            "print(Course(Path(sys.argv[1]), Path(sys.argv[2]), 30).db_url)")
-    p = subprocess.run([sys.executable, "-c", code, str(course.root), str(course.config_file)],
-                       capture_output=True, text=True, check=True)
+    code = (
+        "import sys; from pathlib import Path; from dlbgrader.course import Course; "
+        "print(Course(Path(sys.argv[1]), Path(sys.argv[2]), 30).db_url)"
+    )
+    p = subprocess.run(
+        [sys.executable, "-c", code, str(course.root), str(course.config_file)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return p.stdout.strip()
 
 
@@ -235,6 +271,7 @@ def test_gradebook_url_mistakes_are_explained(tmp_path: Path, monkeypatch: pytes
 # ---------------------------------------------------------------------------------------------
 # Grading into PostgreSQL
 # ---------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Oracle:
@@ -331,8 +368,11 @@ def test_two_machines_grade_shards_into_one_postgresql_gradebook(
     url = postgres.new_database("class_sharded")
     monkeypatch.setenv(DB_URL_ENV, url)
     students = sorted(sqlite_class.expected_losses)
-    shards = {"first": ["reference"], "a": [s for s in students if s != "reference"][:1],
-              "b": [s for s in students if s != "reference"][1:2]}
+    shards = {
+        "first": ["reference"],
+        "a": [s for s in students if s != "reference"][:1],
+        "b": [s for s in students if s != "reference"][1:2],
+    }
     machines = {name: make_course(tmp_path / f"machine_{name}", [ASSIGNMENT]) for name in ("a", "b")}
     inboxes = {}
     for shard, members in shards.items():
@@ -344,9 +384,16 @@ def test_two_machines_grade_shards_into_one_postgresql_gradebook(
     assert [r.status for r in first] == ["graded"], first[0].reason
     dlb = Path(sys.executable).parent / "dlb"
     t0 = time.perf_counter()
-    procs = {m: subprocess.Popen([str(dlb), "grade", ASSIGNMENT, str(inboxes[m]), "--workers", "1", "--no-feedback",
-                                  "--no-progress"], cwd=machines[m].root, stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, text=True) for m in ("a", "b")}
+    procs = {
+        m: subprocess.Popen(
+            [str(dlb), "grade", ASSIGNMENT, str(inboxes[m]), "--workers", "1", "--no-feedback", "--no-progress"],
+            cwd=machines[m].root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for m in ("a", "b")
+    }
     outputs = {m: p.communicate(timeout=300)[0] for m, p in procs.items()}
     print(f"two shards graded at the same time in {time.perf_counter() - t0:.1f} s")
     for m, p in procs.items():
@@ -424,9 +471,11 @@ def _student_runner(home: Path) -> tuple[list[str], dict[str, str], str]:
         alt = [*runuser, f"PYTHONPATH={site}{os.pathsep}{lib}", system]
         if subprocess.run([*alt, "-c", check], capture_output=True, text=True).returncode == 0:
             return alt, env, "nobody"
-    pytest.fail(f"the user `nobody` cannot run {sys.executable} ({ours.stderr.strip()[-300:]}) and there is no "
-                f"system python{sys.version_info.major}.{sys.version_info.minor} it can run with {site}: "
-                "make the Python installation readable by other users")
+    pytest.fail(
+        f"the user `nobody` cannot run {sys.executable} ({ours.stderr.strip()[-300:]}) and there is no "
+        f"system python{sys.version_info.major}.{sys.version_info.minor} it can run with {site}: "
+        "make the Python installation readable by other users"
+    )
 
 
 @pytest.mark.slow
@@ -455,8 +504,14 @@ def test_exchange_round_trip_release_submit_collect_grade_feedback(monkeypatch: 
         assert "### BEGIN HIDDEN TESTS" not in released.read_text(encoding="utf-8")
 
         answers = base / "answers.json"
-        answers.write_text(json.dumps(solution_sources(nbformat.read(
-            str(course.root / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), as_version=4))), encoding="utf-8")
+        answers.write_text(
+            json.dumps(
+                solution_sources(
+                    nbformat.read(str(course.root / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), as_version=4)
+                )
+            ),
+            encoding="utf-8",
+        )
         answers.chmod(0o644)
         script = base / "student.py"
         script.write_text(STUDENT_SCRIPT, encoding="utf-8")
@@ -464,8 +519,13 @@ def test_exchange_round_trip_release_submit_collect_grade_feedback(monkeypatch: 
         prefix, env, student = _student_runner(home)
 
         def as_student(*args: str) -> None:
-            p = subprocess.run([*prefix, str(script), str(exchange), course_id, ASSIGNMENT, *args],
-                               cwd=home, env=env, capture_output=True, text=True)
+            p = subprocess.run(
+                [*prefix, str(script), str(exchange), course_id, ASSIGNMENT, *args],
+                cwd=home,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
             assert p.returncode == 0 and "done" in p.stdout, f"student {args[0]}:\n{p.stdout}\n{p.stderr[-3000:]}"
 
         t0 = time.perf_counter()

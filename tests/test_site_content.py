@@ -113,7 +113,7 @@ def secret_lines(nb: Any) -> set[str]:
 def windows(lines: list[str], k: int = 3) -> set[tuple[str, ...]]:
     """Every run of ``k`` consecutive non-blank stripped lines."""
     ls = [ln.strip() for ln in lines if ln.strip()]
-    return {tuple(ls[i:i + k]) for i in range(len(ls) - k + 1)}
+    return {tuple(ls[i : i + k]) for i in range(len(ls) - k + 1)}
 
 
 def secret_blocks(nb: Any) -> set[tuple[str, ...]]:
@@ -150,14 +150,17 @@ def page_text() -> str:
 def page_section(a: str) -> str:
     text = page_text()
     label = f"(exercise-{a})="
-    assert label in text, (f"book/exercises.md has no section for {a}: add one that starts with the label "
-                           f"{label} (title, chapter, goals, functions, points, download link)")
+    assert label in text, (
+        f"book/exercises.md has no section for {a}: add one that starts with the label "
+        f"{label} (title, chapter, goals, functions, points, download link)"
+    )
     section = text.split(label, 1)[1]
     return re.split(r"^\(exercise-[\w-]+\)=\s*$", section, maxsplit=1, flags=re.M)[0]
 
 
-ROW = re.compile(r"^\|\s*(\d+)\.\s*([^|]+?)\s*\|\s*([^|]*?)\s*\|\s*(\d+(?:\.\d+)?)\s*\|\s*(autograder|a person)\s*\|\s*$",
-                 re.M)
+ROW = re.compile(
+    r"^\|\s*(\d+)\.\s*([^|]+?)\s*\|\s*([^|]*?)\s*\|\s*(\d+(?:\.\d+)?)\s*\|\s*(autograder|a person)\s*\|\s*$", re.M
+)
 
 
 def page_parts(section: str) -> list[Part]:
@@ -165,8 +168,15 @@ def page_parts(section: str) -> list[Part]:
     for m in ROW.finditer(section):
         pts = float(m.group(4))
         manual = m.group(5) == "a person"
-        parts.append(Part(int(m.group(1)), m.group(2), auto=0.0 if manual else pts, manual=pts if manual else 0.0,
-                          functions=set(re.findall(r"`(\w+)\(", m.group(3)))))
+        parts.append(
+            Part(
+                int(m.group(1)),
+                m.group(2),
+                auto=0.0 if manual else pts,
+                manual=pts if manual else 0.0,
+                functions=set(re.findall(r"`(\w+)\(", m.group(3))),
+            )
+        )
     return parts
 
 
@@ -195,24 +205,30 @@ def test_exercises_page_points_match_the_nbgrader_metadata(a: str) -> None:
     auto = sum(p.auto for p in nb_parts)
     manual = sum(p.manual for p in nb_parts)
     section = page_section(a)
-    m = re.search(r"\*\*Points:\*\*\s*(\d+(?:\.\d+)?)\s*=\s*(\d+(?:\.\d+)?) autograded \+ (\d+(?:\.\d+)?) graded by a person",
-                  section)
+    m = re.search(
+        r"\*\*Points:\*\*\s*(\d+(?:\.\d+)?)\s*=\s*(\d+(?:\.\d+)?) autograded \+ (\d+(?:\.\d+)?) graded by a person",
+        section,
+    )
     assert m, f"{a}: the page needs a line '**Points:** T = A autograded + M graded by a person'"
     assert (float(m.group(1)), float(m.group(2)), float(m.group(3))) == (auto + manual, auto, manual), (
         f"{a}: book/exercises.md says {m.group(0)!r} but the nbgrader metadata of solutions/{a}/{a}.ipynb gives "
-        f"{auto + manual:g} = {auto:g} autograded + {manual:g} graded by a person; update the page")
+        f"{auto + manual:g} = {auto:g} autograded + {manual:g} graded by a person; update the page"
+    )
     rows = {p.number: p for p in page_parts(section)}
     assert sorted(rows) == [p.number for p in nb_parts], (
-        f"{a}: the page's table lists parts {sorted(rows)}, the notebook has parts {[p.number for p in nb_parts]}")
+        f"{a}: the page's table lists parts {sorted(rows)}, the notebook has parts {[p.number for p in nb_parts]}"
+    )
     for p in nb_parts:
         row = rows[p.number]
         assert (row.auto, row.manual) == (p.auto, p.manual), (
             f"{a}, part {p.number} ({p.title}): the page says {row.auto + row.manual:g} points "
             f"({'a person' if row.manual else 'autograder'}), the metadata gives {p.auto:g} autograded + "
-            f"{p.manual:g} manual; update the table in book/exercises.md")
+            f"{p.manual:g} manual; update the table in book/exercises.md"
+        )
         assert row.functions == p.functions, (
             f"{a}, part {p.number}: the page lists {sorted(row.functions)} but the solution cells define "
-            f"{sorted(p.functions)}")
+            f"{sorted(p.functions)}"
+        )
 
 
 @pytest.mark.parametrize("a", assignments())
@@ -221,7 +237,8 @@ def test_notebook_section_headings_state_the_metadata_points(a: str) -> None:
         assert p.stated_points is not None, f"{a}: heading '## {p.number}. {p.title}' should end with '(N points)'"
         assert p.stated_points == p.auto + p.manual, (
             f"{a}: heading '## {p.number}. {p.title}' says {p.stated_points:g} points, its cells' metadata "
-            f"gives {p.auto + p.manual:g}")
+            f"gives {p.auto + p.manual:g}"
+        )
 
 
 @pytest.mark.parametrize("a", assignments())
@@ -230,8 +247,11 @@ def test_exercises_page_links_the_student_version_and_its_chapter(a: str) -> Non
     downloads = re.findall(r"\{download\}`[^`<]*<([^>]+)>`", section)
     assert downloads == [f"/exercises/{a}/{a}.ipynb"], (
         f"{a}: the page must offer exactly the student version, "
-        f"{{download}}`{a}.ipynb </exercises/{a}/{a}.ipynb>`; found {downloads}")
-    assert (ROOT / "exercises" / a / f"{a}.ipynb").is_file(), f"exercises/{a}/{a}.ipynb is missing: run `make exercises`"
+        f"{{download}}`{a}.ipynb </exercises/{a}/{a}.ipynb>`; found {downloads}"
+    )
+    assert (ROOT / "exercises" / a / f"{a}.ipynb").is_file(), (
+        f"exercises/{a}/{a}.ipynb is missing: run `make exercises`"
+    )
     assert "solutions/" not in page_text(), "the Exercises page must not point at solutions/"
     docs = re.findall(r"\{doc\}`([^`]+)`", section)
     assert len(docs) == 1, f"{a}: link its chapter once with {{doc}}`<chapter>`; found {docs}"
@@ -240,7 +260,8 @@ def test_exercises_page_links_the_student_version_and_its_chapter(a: str) -> Non
     assert m, f"solutions/{a}: the intro should say 'This problem set goes with the chapter *Title*'"
     assert chapter_title(docs[0]) == m.group(1), (
         f"{a}: the page links {{doc}}`{docs[0]}` ({chapter_title(docs[0])!r}), the notebook says it goes with "
-        f"{m.group(1)!r}")
+        f"{m.group(1)!r}"
+    )
     assert "dlb check" in section or "dlb check" in page_text(), "tell students how to check their work (dlb check)"
 
 
@@ -273,7 +294,9 @@ def test_exercise_downloads_are_the_student_versions(built_site: Path) -> None:
     page = built_site / "book" / "exercises.html"
     hrefs = [str(a["href"]) for a in soup(page).select("a.reference.download")]
     names = sorted(Path(urlsplit(h).path).name for h in hrefs)
-    assert sorted(names) == sorted(f"{a}.ipynb" for a in assignments()), f"download links on the Exercises page: {hrefs}"
+    assert sorted(names) == sorted(f"{a}.ipynb" for a in assignments()), (
+        f"download links on the Exercises page: {hrefs}"
+    )
     for href in hrefs:
         target, _ = resolve(page, href)
         assert target.is_file(), f"{href} on the Exercises page does not exist in the build"
@@ -346,8 +369,10 @@ def test_repository_button_links_the_configured_repository(built_site: Path) -> 
 def test_chapter_figures_are_numbered(built_site: Path, chapter: str) -> None:
     numbers = [s.get_text(strip=True) for s in soup(built_site / f"{chapter}.html").select("span.caption-number")]
     figs = [n for n in numbers if n.startswith("Fig.")]
-    assert figs, (f"{chapter}: no numbered figure ('Fig. N'); give the chapter's figures a caption and a name "
-                  f"(a MyST figure directive or myst-nb's `mystnb: figure: caption/name` cell metadata)")
+    assert figs, (
+        f"{chapter}: no numbered figure ('Fig. N'); give the chapter's figures a caption and a name "
+        f"(a MyST figure directive or myst-nb's `mystnb: figure: caption/name` cell metadata)"
+    )
     assert len(set(figs)) == len(figs), f"{chapter}: figure numbers repeat: {figs}"
 
 
@@ -365,7 +390,9 @@ def test_citations_link_to_the_bibliography(built_site: Path, chapter: str) -> N
     assert roles, f"{chapter}: cites nothing; cite the works it relies on with {{cite:p}}`key` (references.bib)"
     page = built_site / f"{chapter}.html"
     spans = soup(page).select("span.bibtex-citation")
-    assert len(spans) == len(roles), f"{chapter}: {len(roles)} cite roles in the source, {len(spans)} citations rendered"
+    assert len(spans) == len(roles), (
+        f"{chapter}: {len(roles)} cite roles in the source, {len(spans)} citations rendered"
+    )
     bib = (built_site / "book" / "references.html").resolve()
     targets = set()
     for span in spans:
@@ -374,7 +401,9 @@ def test_citations_link_to_the_bibliography(built_site: Path, chapter: str) -> N
         for h in hrefs:
             target, frag = resolve(page, h)
             assert target == bib, f"{chapter}: citation {span.get_text()!r} links {h}, not book/references.html"
-            assert frag in ids(bib), f"{chapter}: citation {span.get_text()!r} links #{frag}, missing on references.html"
+            assert frag in ids(bib), (
+                f"{chapter}: citation {span.get_text()!r} links #{frag}, missing on references.html"
+            )
             targets.add(frag)
     keys = {k.strip() for r in roles for k in r.split(",")}
     assert len(targets) == len(keys), f"{chapter}: {len(keys)} works cited, {len(targets)} bibliography entries linked"

@@ -27,8 +27,9 @@ def test_check_reports_every_test_cell_of_the_blank_and_the_solved_notebook(tmp_
     for stream in (proc.stdout, proc.stderr):
         assert "WARNING" not in stream and "without encryption" not in stream, f"noise shown to students: {stream}"
 
-    solved = write_solution_submission(ROOT / "solutions" / "ps1_foundations" / "ps1_foundations.ipynb", blank,
-                                       tmp_path / "ps1_foundations.ipynb")
+    solved = write_solution_submission(
+        ROOT / "solutions" / "ps1_foundations" / "ps1_foundations.ipynb", blank, tmp_path / "ps1_foundations.ipynb"
+    )
     proc = subprocess.run([str(DLB), "check", str(solved)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "FAIL" not in proc.stdout

@@ -65,8 +65,13 @@ def test_minibatch_fit_converges_and_records_per_epoch_losses() -> None:
         return _loss_and_grads(p, x, y)[0]
 
     w, hist = fit(
-        np.zeros((3, 1)), _loss_and_grads, lambda p, g: p - 0.05 * g,
-        lambda: iterate_minibatches(x, y, 10, rng), 30, val_fn=full_loss, train_eval_fn=full_loss,
+        np.zeros((3, 1)),
+        _loss_and_grads,
+        lambda p, g: p - 0.05 * g,
+        lambda: iterate_minibatches(x, y, 10, rng),
+        30,
+        val_fn=full_loss,
+        train_eval_fn=full_loss,
     )
     assert len(hist.train_loss) == 30 * 7, "64 examples in batches of 10: 7 steps per epoch"
     assert len(hist.val_loss) == len(hist.train_eval_loss) == 30, "one validation loss per epoch"

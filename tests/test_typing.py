@@ -18,6 +18,12 @@ def test_ruff_lint_is_clean() -> None:
     """The Python of lib/, tests/, scripts/ and _ext/ passes the linter's rules (pyproject.toml, [tool.ruff]):
     unused or missing names, import order, bugbear's likely bugs. The formatter is not enforced: the
     functions the chapters print are wrapped by hand to the book's code box."""
-    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format", "concise", "."],
-                          cwd=ROOT, capture_output=True, text=True)
-    assert proc.returncode == 0, f"ruff check reported problems (ruff check --fix repairs most):\n{proc.stdout}{proc.stderr}"
+    proc = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format", "concise", "."],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, (
+        f"ruff check reported problems (ruff check --fix repairs most):\n{proc.stdout}{proc.stderr}"
+    )

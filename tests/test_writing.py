@@ -81,20 +81,86 @@ VARIANTS: dict[str, list[str]] = {
 
 # Concept names the chapters use; each must be defined in the glossary.
 CONCEPTS = [
-    "activation function", "affine layer", "backpropagation", "batch normalization", "batch size", "bias",
-    "Adagrad", "Adam", "AdamW", "bias correction", "binary cross-entropy", "buffer", "chain rule",
-    "class weight", "computational graph", "condition number", "convex function", "critical point",
-    "cross-entropy", "data augmentation", "data set", "dead neuron", "dropout", "early stopping", "eigenvalue",
-    "epoch", "exploding gradient", "exponential moving average", "feature", "gradient", "gradient descent",
-    "Hessian", "hidden layer", "hyperparameter", "initialization", "internal covariate shift",
-    "inverted dropout", "L1 regularization", "L2 regularization", "label smoothing", "layer",
-    "layer normalization", "learning rate", "learning-rate schedule", "likelihood", "local minimum", "logit",
-    "loss", "maxout", "mini-batch", "model parameter", "negative log-likelihood", "Nesterov momentum",
-    "neuron", "numerical gradient", "overfitting", "plateau", "proximal gradient method", "regularization",
-    "RMSProp", "saddle point", "SGD with momentum", "sigmoid", "soft-thresholding", "softmax", "sparsity",
-    "standardization", "subgradient", "training set", "universal approximation theorem", "validation set",
-    "vanishing gradient", "warm-up", "weight", "weight decay",
-    "ablation", "confusion matrix", "convolutional layer", "residual connection", "test set",
+    "activation function",
+    "affine layer",
+    "backpropagation",
+    "batch normalization",
+    "batch size",
+    "bias",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "bias correction",
+    "binary cross-entropy",
+    "buffer",
+    "chain rule",
+    "class weight",
+    "computational graph",
+    "condition number",
+    "convex function",
+    "critical point",
+    "cross-entropy",
+    "data augmentation",
+    "data set",
+    "dead neuron",
+    "dropout",
+    "early stopping",
+    "eigenvalue",
+    "epoch",
+    "exploding gradient",
+    "exponential moving average",
+    "feature",
+    "gradient",
+    "gradient descent",
+    "Hessian",
+    "hidden layer",
+    "hyperparameter",
+    "initialization",
+    "internal covariate shift",
+    "inverted dropout",
+    "L1 regularization",
+    "L2 regularization",
+    "label smoothing",
+    "layer",
+    "layer normalization",
+    "learning rate",
+    "learning-rate schedule",
+    "likelihood",
+    "local minimum",
+    "logit",
+    "loss",
+    "maxout",
+    "mini-batch",
+    "model parameter",
+    "negative log-likelihood",
+    "Nesterov momentum",
+    "neuron",
+    "numerical gradient",
+    "overfitting",
+    "plateau",
+    "proximal gradient method",
+    "regularization",
+    "RMSProp",
+    "saddle point",
+    "SGD with momentum",
+    "sigmoid",
+    "soft-thresholding",
+    "softmax",
+    "sparsity",
+    "standardization",
+    "subgradient",
+    "training set",
+    "universal approximation theorem",
+    "validation set",
+    "vanishing gradient",
+    "warm-up",
+    "weight",
+    "weight decay",
+    "ablation",
+    "confusion matrix",
+    "convolutional layer",
+    "residual connection",
+    "test set",
 ]
 
 
@@ -121,8 +187,11 @@ def blocks(path: Path) -> tuple[Block, ...]:
     if path.suffix == ".md":
         return (Block("markdown", path.read_text(encoding="utf-8"), str(rel)),)
     nb = nbformat.read(str(path), as_version=4)
-    return tuple(Block(c.cell_type, c.source, f"{rel} cell {c.get('id')}") for c in nb.cells
-                 if c.cell_type in ("markdown", "code"))
+    return tuple(
+        Block(c.cell_type, c.source, f"{rel} cell {c.get('id')}")
+        for c in nb.cells
+        if c.cell_type in ("markdown", "code")
+    )
 
 
 # ------------------------------------------------------------------------------------------ markdown
@@ -170,7 +239,9 @@ def prose(md: str, *, headings: bool) -> Prose:
         if m:
             fence = m.group(1)
             directive = m.group(2) or ""
-            fence_kind = "prose" if directive in ("{admonition}", "{note}", "{warning}", "{tip}", "{important}") else "code"
+            fence_kind = (
+                "prose" if directive in ("{admonition}", "{note}", "{warning}", "{tip}", "{important}") else "code"
+            )
             _mask(chars, start, end)
             continue
         if re.match(r"^\(.+\)=\s*$", stripped) or (not headings and stripped.startswith("#")):
@@ -315,7 +386,9 @@ def test_glossary_is_a_glossary_directive_with_korean_definitions() -> None:
     assert len(entries) >= 60, f"the glossary lost terms: only {len(entries)} entries"
     for entry, d in zip(entries, definitions):
         assert re.search(r"[\uac00-\ud7a3]", d), f"glossary: {entry[0]!r} has no Korean (한국어) name in its definition"
-        assert d.strip().startswith("한국어:"), f"glossary: the definition of {entry[0]!r} must start with '한국어: ...'"
+        assert d.strip().startswith("한국어:"), (
+            f"glossary: the definition of {entry[0]!r} must start with '한국어: ...'"
+        )
 
 
 def test_abbreviation_table_matches_abbreviations_yml() -> None:
@@ -327,7 +400,8 @@ def test_abbreviation_table_matches_abbreviations_yml() -> None:
     missing = sorted(set(abbr) - set(table))
     extra = sorted(set(table) - set(abbr))
     assert not missing and not extra, (
-        f"glossary table and book/abbreviations.yml disagree: only in the yml {missing}, only in the table {extra}")
+        f"glossary table and book/abbreviations.yml disagree: only in the yml {missing}, only in the table {extra}"
+    )
     for a, x in abbr.items():
         assert table[a][0] == x, f"{a}: glossary table says {table[a][0]!r}, book/abbreviations.yml says {x!r}"
         assert re.search(r"[\uac00-\ud7a3]", table[a][1]), f"{a}: the glossary table gives no Korean name"
@@ -335,7 +409,8 @@ def test_abbreviation_table_matches_abbreviations_yml() -> None:
     for a, x in abbr.items():
         if x.lower() in names:
             assert names.get(a.lower()) == names[x.lower()], (
-                f"glossary: {a} is the abbreviation of the term {x!r}; list it as a second name of that entry")
+                f"glossary: {a} is the abbreviation of the term {x!r}; list it as a second name of that entry"
+            )
 
 
 @pytest.mark.parametrize("path", pages(), ids=lambda p: p.name)
@@ -351,8 +426,9 @@ def test_abbreviations_spelled_out_at_first_use(path: Path) -> None:
         d = definition.search(text)
         assert d is not None and d.start(1) <= first.start(), (
             f"{path.relative_to(ROOT)}: the abbreviation {a} is first used in "
-            f"{text[max(0, first.start() - 60):first.end() + 20]!r} without being spelled out; "
-            f"write '{expansion} ({a})' at or before its first use")
+            f"{text[max(0, first.start() - 60) : first.end() + 20]!r} without being spelled out; "
+            f"write '{expansion} ({a})' at or before its first use"
+        )
 
 
 def test_one_spelling_per_term() -> None:
@@ -407,8 +483,10 @@ def test_bold_defined_terms_are_glossary_terms() -> None:
                 uses = term_uses(shown)
                 if not (len(uses) == 1 and uses[0][0] == 0 and uses[0][1] == len(shown)):
                     bad.append(f"{b.where}: **{inner}**")
-    assert not bad, ("bold marks a defined term, but these are not glossary terms (add the term to "
-                     "book/glossary.md, or use *italics* for emphasis):\n" + "\n".join(bad))
+    assert not bad, (
+        "bold marks a defined term, but these are not glossary terms (add the term to "
+        "book/glossary.md, or use *italics* for emphasis):\n" + "\n".join(bad)
+    )
 
 
 @pytest.mark.parametrize("path", pages(), ids=lambda p: p.name)
@@ -426,9 +504,12 @@ def test_first_use_of_each_term_links_to_the_glossary(path: Path) -> None:
             seen.add(entry)
             linked = any(s <= start and end <= e and names.get(t.lower()) == entry for s, e, t in p.links)
             if not linked:
-                bad.append(f"{b.where}: {b.source[start:end]!r} -> {{term}}`{b.source[start:end]} <{entries[entry][0]}>`")
-    assert not bad, ("the first use of each glossary term on a page must link to the glossary with {term}:\n"
-                     + "\n".join(bad))
+                bad.append(
+                    f"{b.where}: {b.source[start:end]!r} -> {{term}}`{b.source[start:end]} <{entries[entry][0]}>`"
+                )
+    assert not bad, (
+        "the first use of each glossary term on a page must link to the glossary with {term}:\n" + "\n".join(bad)
+    )
 
 
 # ------------------------------------------------------------------------------- what students see
@@ -454,10 +535,11 @@ def test_no_reference_to_private_sources(path: Path) -> None:
     for b in blocks(path):
         text = b.source if b.kind == "markdown" else code_text(b.source)
         for m in PRIVATE_SOURCES.finditer(text):
-            bad.append(f"{b.where}: ...{text[max(0, m.start() - 40):m.end() + 40]}...".replace("\n", " "))
-    assert not bad, ("the book refers to the private sources it was written from, which students never see; "
-                     "say it without them (e.g. 'a common explanation says', 'course notes often ...'):\n"
-                     + "\n".join(bad))
+            bad.append(f"{b.where}: ...{text[max(0, m.start() - 40) : m.end() + 40]}...".replace("\n", " "))
+    assert not bad, (
+        "the book refers to the private sources it was written from, which students never see; "
+        "say it without them (e.g. 'a common explanation says', 'course notes often ...'):\n" + "\n".join(bad)
+    )
 
 
 @pytest.mark.parametrize("path", [p for p in pages() if p.suffix == ".ipynb"], ids=lambda p: p.name)
@@ -470,7 +552,11 @@ def test_code_lines_fit_the_page(path: Path) -> None:
         limit = MAX_COLLAPSED_CODE_LINE if "hide-input" in tags else MAX_CODE_LINE
         for i, line in enumerate(cell.source.splitlines(), 1):
             if len(line) > limit:
-                bad.append(f"{path.relative_to(ROOT)} cell {cell.get('id')} line {i}: {len(line)} characters "
-                           f"(at most {limit}): {line.strip()[:60]}")
-    assert not bad, ("code lines wider than the page's code box (the reader has to scroll sideways to read "
-                     "them); wrap them:\n" + "\n".join(bad))
+                bad.append(
+                    f"{path.relative_to(ROOT)} cell {cell.get('id')} line {i}: {len(line)} characters "
+                    f"(at most {limit}): {line.strip()[:60]}"
+                )
+    assert not bad, (
+        "code lines wider than the page's code box (the reader has to scroll sideways to read "
+        "them); wrap them:\n" + "\n".join(bad)
+    )

@@ -14,6 +14,10 @@ FloatArray = npt.NDArray[np.floating[Any]]
 def check_floating(x: np.ndarray[Any, Any], name: str = "x") -> None:
     """Raise ``TypeError`` unless ``x`` is a floating-point ndarray."""
     if not isinstance(x, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray, got {type(x).__name__}")
+        raise TypeError(
+            f"{name} must be a numpy.ndarray, got {type(x).__name__}"
+        )
     if not np.issubdtype(x.dtype, np.floating):
-        raise TypeError(f"{name} must have a floating dtype (float32 or float64), got {x.dtype}")
+        raise TypeError(
+            f"{name} must have a floating dtype (float32 or float64), got {x.dtype}"
+        )

@@ -50,7 +50,10 @@ class HouseData(NamedTuple):
 
 
 def house_price_formula(
-    rooms: FloatArray, area: FloatArray, distance: FloatArray, house_type: IntArray
+    rooms: FloatArray,
+    area: FloatArray,
+    distance: FloatArray,
+    house_type: IntArray,
 ) -> FloatArray:
     r"""The ground-truth price (k€) of :func:`make_house_prices`, without noise.
 
@@ -78,7 +81,9 @@ def house_price_formula(
     return out
 
 
-def make_house_prices(n: int, rng: np.random.Generator, *, noise: float = 25.0) -> HouseData:
+def make_house_prices(
+    n: int, rng: np.random.Generator, *, noise: float = 25.0
+) -> HouseData:
     r"""Draw a synthetic house-price regression data set.
 
     Each house is drawn as follows:
@@ -123,14 +128,25 @@ def make_house_prices(n: int, rng: np.random.Generator, *, noise: float = 25.0) 
     house_type = rng.choice(3, size=n, p=[0.6, 0.3, 0.1])
     low = np.where(house_type == 2, 3, 1)
     rooms = rng.integers(low, 7).astype(np.float64)
-    area = 15.0 + 20.0 * rooms + 10.0 * house_type * rooms + rng.normal(0.0, 10.0, size=n)
+    area = (
+        15.0
+        + 20.0 * rooms
+        + 10.0 * house_type * rooms
+        + rng.normal(0.0, 10.0, size=n)
+    )
     area = np.maximum(area, 15.0)
     distance = rng.exponential(1.5, size=n)
     clean = house_price_formula(rooms, area, distance, house_type)
     y = clean + rng.normal(0.0, noise, size=n) if noise > 0 else clean.copy()
     onehot = np.eye(3)[house_type]
     x = np.column_stack([rooms, area, distance, onehot])
-    return HouseData(x=x, y=y.reshape(-1, 1), y_clean=clean.reshape(-1, 1), house_type=house_type, noise=float(noise))
+    return HouseData(
+        x=x,
+        y=y.reshape(-1, 1),
+        y_clean=clean.reshape(-1, 1),
+        house_type=house_type,
+        noise=float(noise),
+    )
 
 
 def train_val_split(
@@ -161,7 +177,9 @@ def train_val_split(
     """
     n = x.shape[0]
     if y.shape[0] != n:
-        raise ValueError(f"x and y must have the same number of rows, got {n} and {y.shape[0]}")
+        raise ValueError(
+            f"x and y must have the same number of rows, got {n} and {y.shape[0]}"
+        )
     if not 0.0 < val_fraction < 1.0:
         raise ValueError(f"Invalid val_fraction: {val_fraction}")
     if n < 2:
@@ -188,12 +206,16 @@ class Standardizer(NamedTuple):
 
     def transform(self, x: FloatArray) -> FloatArray:
         """Standardize ``x`` of shape (N, D) with the fitted statistics (returns a new array)."""
-        out: FloatArray = ((x - self.mean) / self.std).astype(x.dtype, copy=False)
+        out: FloatArray = ((x - self.mean) / self.std).astype(
+            x.dtype, copy=False
+        )
         return out
 
     def inverse_transform(self, z: FloatArray) -> FloatArray:
         """Undo :meth:`transform` (e.g. to express a standardized prediction in k€)."""
-        out: FloatArray = (z * self.std + self.mean).astype(z.dtype, copy=False)
+        out: FloatArray = (z * self.std + self.mean).astype(
+            z.dtype, copy=False
+        )
         return out
 
 
@@ -219,7 +241,9 @@ def fit_standardizer(x_train: FloatArray) -> Standardizer:
     sklearn.preprocessing.StandardScaler : same statistics and the same handling of constant columns.
     """
     if x_train.ndim != 2:
-        raise ValueError(f"x_train must have shape (N, D), got {x_train.shape}")
+        raise ValueError(
+            f"x_train must have shape (N, D), got {x_train.shape}"
+        )
     mean = x_train.mean(axis=0)
     std = x_train.std(axis=0)
     std = np.where(std > 0, std, 1.0).astype(x_train.dtype, copy=False)

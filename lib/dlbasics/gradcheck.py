@@ -20,7 +20,9 @@ import numpy as np
 from dlbasics._typing import FloatArray, check_floating
 
 
-def numerical_gradient(f: Callable[[FloatArray], Any], x: FloatArray, h: float = 1e-5) -> FloatArray:
+def numerical_gradient(
+    f: Callable[[FloatArray], Any], x: FloatArray, h: float = 1e-5
+) -> FloatArray:
     r"""Gradient of a scalar function by central differences.
 
     .. math::
@@ -63,7 +65,10 @@ def numerical_gradient(f: Callable[[FloatArray], Any], x: FloatArray, h: float =
 
 
 def numerical_gradient_array(
-    f: Callable[[FloatArray], FloatArray], x: FloatArray, dout: FloatArray, h: float = 1e-5
+    f: Callable[[FloatArray], FloatArray],
+    x: FloatArray,
+    dout: FloatArray,
+    h: float = 1e-5,
 ) -> FloatArray:
     r"""Gradient of :math:`L = \sum_j \text{dout}_j\, f(x)_j` for an array-valued ``f``.
 

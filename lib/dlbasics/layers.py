@@ -21,7 +21,9 @@ class LinearCache(NamedTuple):
     w: FloatArray
 
 
-def linear_forward(x: FloatArray, w: FloatArray, b: FloatArray) -> tuple[FloatArray, LinearCache]:
+def linear_forward(
+    x: FloatArray, w: FloatArray, b: FloatArray
+) -> tuple[FloatArray, LinearCache]:
     r"""Affine (fully connected) layer.
 
     .. math::
@@ -56,14 +58,20 @@ def linear_forward(x: FloatArray, w: FloatArray, b: FloatArray) -> tuple[FloatAr
     check_floating(w, "w")
     check_floating(b, "b")
     if x.ndim != 2 or w.ndim != 2 or b.ndim != 1:
-        raise ValueError(f"expected x (N, D), w (D, M), b (M,); got {x.shape}, {w.shape}, {b.shape}")
+        raise ValueError(
+            f"expected x (N, D), w (D, M), b (M,); got {x.shape}, {w.shape}, {b.shape}"
+        )
     if x.shape[1] != w.shape[0] or w.shape[1] != b.shape[0]:
-        raise ValueError(f"shape mismatch: x {x.shape}, w {w.shape}, b {b.shape}")
+        raise ValueError(
+            f"shape mismatch: x {x.shape}, w {w.shape}, b {b.shape}"
+        )
     out = (x @ w + b).astype(x.dtype, copy=False)
     return out, LinearCache(x=x, w=w)
 
 
-def linear_backward(dout: FloatArray, cache: LinearCache) -> tuple[FloatArray, FloatArray, FloatArray]:
+def linear_backward(
+    dout: FloatArray, cache: LinearCache
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     r"""Gradients of the affine layer.
 
     .. math::

@@ -38,9 +38,7 @@ def _check_same_shape(pred: FloatArray, target: np.ndarray[Any, Any]) -> None:
         )
 
 
-def mse_loss(
-    pred: FloatArray, target: FloatArray
-) -> tuple[float, FloatArray]:
+def mse_loss(pred: FloatArray, target: FloatArray) -> tuple[float, FloatArray]:
     r"""Mean squared error (MSE), averaged over *all* elements.
 
     .. math::
@@ -130,7 +128,9 @@ def l1_loss(pred: FloatArray, target: FloatArray) -> tuple[float, FloatArray]:
 def _check_logits(logits: FloatArray, name: str = "logits") -> None:
     check_floating(logits, name)
     if logits.ndim == 0:
-        raise ValueError(f"{name} must have at least one axis (the classes), got a 0-d array")
+        raise ValueError(
+            f"{name} must have at least one axis (the classes), got a 0-d array"
+        )
 
 
 def logsumexp(logits: FloatArray) -> FloatArray:
@@ -258,24 +258,36 @@ def _check_class_inputs(
         raise ValueError(f"{name} must have shape (N, C), got {scores.shape}")
     n, c = scores.shape
     if not isinstance(targets, np.ndarray):
-        raise TypeError(f"targets must be a numpy.ndarray of class indices, got {type(targets).__name__}")
+        raise TypeError(
+            f"targets must be a numpy.ndarray of class indices, got {type(targets).__name__}"
+        )
     if not np.issubdtype(targets.dtype, np.integer):
-        raise TypeError(f"targets must be integer class indices, got dtype {targets.dtype}")
+        raise TypeError(
+            f"targets must be integer class indices, got dtype {targets.dtype}"
+        )
     if targets.shape != (n,):
-        raise ValueError(f"targets must have shape (N,) = ({n},) for {name} of shape {scores.shape}, "
-                         f"got {targets.shape}")
+        raise ValueError(
+            f"targets must have shape (N,) = ({n},) for {name} of shape {scores.shape}, "
+            f"got {targets.shape}"
+        )
     if n and (targets.min() < 0 or targets.max() >= c):
         bad = targets[(targets < 0) | (targets >= c)][0]
-        raise ValueError(f"Target {bad} is out of bounds: class indices must be in [0, {c - 1}]")
+        raise ValueError(
+            f"Target {bad} is out of bounds: class indices must be in [0, {c - 1}]"
+        )
     return n, c
 
 
-def _class_weights(weight: FloatArray | None, c: int, dtype: np.dtype[Any]) -> FloatArray:
+def _class_weights(
+    weight: FloatArray | None, c: int, dtype: np.dtype[Any]
+) -> FloatArray:
     if weight is None:
         return np.ones(c, dtype=dtype)
     check_floating(weight, "weight")
     if weight.shape != (c,):
-        raise ValueError(f"weight must have one entry per class, shape ({c},), got {weight.shape}")
+        raise ValueError(
+            f"weight must have one entry per class, shape ({c},), got {weight.shape}"
+        )
     return weight
 
 
@@ -344,9 +356,9 @@ def nll_loss(
     n, c = _check_class_inputs(log_probs, targets, "log_probs")
     w = _class_weights(weight, c, log_probs.dtype)
     rows = np.arange(n)
-    w_t = w[targets]                    # the weight of each example's class
+    w_t = w[targets]  # the weight of each example's class
     total = np.sum(w_t)
-    picked = log_probs[rows, targets]   # log p of each true class
+    picked = log_probs[rows, targets]  # log p of each true class
     loss = float(_safe_divide(-np.sum(w_t * picked), total))
     dlog_probs = np.zeros_like(log_probs)
     dlog_probs[rows, targets] = _safe_divide(-w_t, total)
@@ -428,13 +440,12 @@ def cross_entropy_loss(
     """
     n, c = _check_class_inputs(logits, targets, "logits")
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(
-            f"Invalid label_smoothing value: {label_smoothing}")
+        raise ValueError(f"Invalid label_smoothing value: {label_smoothing}")
     w = _class_weights(weight, c, logits.dtype)
     log_probs = log_softmax(logits)
     probs = np.exp(log_probs)
     rows = np.arange(n)
-    w_t = w[targets]                    # the weight of each example's class
+    w_t = w[targets]  # the weight of each example's class
     total = np.sum(w_t)
     # q[n, c]: the weight of -log p[n, c] in the loss (smoothed target * w)
     eps = label_smoothing
@@ -450,11 +461,19 @@ def cross_entropy_loss(
     return loss, dlogits.astype(logits.dtype, copy=False)
 
 
-def _check_binary_targets(logits: FloatArray, targets: np.ndarray[Any, Any]) -> None:
+def _check_binary_targets(
+    logits: FloatArray, targets: np.ndarray[Any, Any]
+) -> None:
     if not isinstance(targets, np.ndarray):
-        raise TypeError(f"targets must be a numpy.ndarray, got {type(targets).__name__}")
-    if not (np.issubdtype(targets.dtype, np.number) or targets.dtype == np.bool_):
-        raise TypeError(f"targets must be numeric (0/1 labels or probabilities), got dtype {targets.dtype}")
+        raise TypeError(
+            f"targets must be a numpy.ndarray, got {type(targets).__name__}"
+        )
+    if not (
+        np.issubdtype(targets.dtype, np.number) or targets.dtype == np.bool_
+    ):
+        raise TypeError(
+            f"targets must be numeric (0/1 labels or probabilities), got dtype {targets.dtype}"
+        )
     if targets.shape != logits.shape:
         raise ValueError(
             "logits and targets must have the same shape, "
@@ -517,8 +536,9 @@ def binary_cross_entropy_with_logits(
         return float("nan"), np.zeros_like(logits)
     # max(x, 0) - t x + log(1 + e^(-|x|)): no exponent is positive; the
     # first two terms cancel exactly for a confident right answer
-    per_element = (np.maximum(logits, 0) - logits * t
-                   + np.log1p(np.exp(-np.abs(logits))))
+    per_element = (
+        np.maximum(logits, 0) - logits * t + np.log1p(np.exp(-np.abs(logits)))
+    )
     loss = float(np.mean(per_element))
     probs, _ = sigmoid_forward(logits)
     dlogits = (probs - t) / k

@@ -53,8 +53,18 @@ Backwarded = tuple[FloatArray, Arrays]
 """What ``backward`` returns: ``(dx, grads)``."""
 
 __all__ = [
-    "Activation", "Arrays", "BatchNorm1d", "Dropout", "Linear", "Module",
-    "ReLU", "Residual", "Sequential", "Sigmoid", "Tanh", "join_names",
+    "Activation",
+    "Arrays",
+    "BatchNorm1d",
+    "Dropout",
+    "Linear",
+    "Module",
+    "ReLU",
+    "Residual",
+    "Sequential",
+    "Sigmoid",
+    "Tanh",
+    "join_names",
     "split_names",
 ]
 
@@ -72,14 +82,22 @@ class Module(ABC):
         and ``eval()`` set a hidden mode flag that here is the argument ``training``.
     """
 
-    def init(self, rng: np.random.Generator,
-             dtype: npt.DTypeLike = np.float64) -> tuple[Arrays, Arrays]:
+    def init(
+        self, rng: np.random.Generator, dtype: npt.DTypeLike = np.float64
+    ) -> tuple[Arrays, Arrays]:
         """Initial model parameters and buffers, drawn from ``rng`` (none for a module without them)."""
         return {}, {}
 
     @abstractmethod
-    def forward(self, params: Named, buffers: Named, x: FloatArray, *,
-                training: bool, rng: Rng = None) -> Forwarded:
+    def forward(
+        self,
+        params: Named,
+        buffers: Named,
+        x: FloatArray,
+        *,
+        training: bool,
+        rng: Rng = None,
+    ) -> Forwarded:
         """``(out, cache, new_buffers)`` for the input ``x``; nothing passed in is modified."""
 
     @abstractmethod
@@ -112,24 +130,34 @@ class Linear(Module):
         uniformly in :math:`\pm 1/\sqrt{D}`.
     """
 
-    def __init__(self, in_features: int, out_features: int, *,
-                 gain: float = 2.0) -> None:
+    def __init__(
+        self, in_features: int, out_features: int, *, gain: float = 2.0
+    ) -> None:
         if in_features < 1 or out_features < 1:
             raise ValueError(
-                f"Invalid layer size: {in_features} -> {out_features}")
+                f"Invalid layer size: {in_features} -> {out_features}"
+            )
         if not gain > 0.0:
             raise ValueError(f"Invalid gain: {gain}")
         self.in_features, self.out_features = in_features, out_features
         self.gain = gain
 
-    def init(self, rng: np.random.Generator,
-             dtype: npt.DTypeLike = np.float64) -> tuple[Arrays, Arrays]:
+    def init(
+        self, rng: np.random.Generator, dtype: npt.DTypeLike = np.float64
+    ) -> tuple[Arrays, Arrays]:
         d, m = self.in_features, self.out_features
         w = rng.normal(0.0, np.sqrt(self.gain / d), (d, m)).astype(dtype)
         return {"w": w, "b": np.zeros(m, dtype=dtype)}, {}
 
-    def forward(self, params: Named, buffers: Named, x: FloatArray, *,
-                training: bool, rng: Rng = None) -> Forwarded:
+    def forward(
+        self,
+        params: Named,
+        buffers: Named,
+        x: FloatArray,
+        *,
+        training: bool,
+        rng: Rng = None,
+    ) -> Forwarded:
         out, cache = linear_forward(x, params["w"], params["b"])
         return out, cache, {}
 
@@ -161,8 +189,15 @@ class Activation(Module):
     def __init__(self, forward: Forward, backward: Backward) -> None:
         self._forward, self._backward = forward, backward
 
-    def forward(self, params: Named, buffers: Named, x: FloatArray, *,
-                training: bool, rng: Rng = None) -> Forwarded:
+    def forward(
+        self,
+        params: Named,
+        buffers: Named,
+        x: FloatArray,
+        *,
+        training: bool,
+        rng: Rng = None,
+    ) -> Forwarded:
         out, cache = self._forward(x)
         return out, cache, {}
 
@@ -211,12 +246,20 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5) -> None:
         if not 0.0 <= p <= 1.0:
-            raise ValueError("dropout probability has to be between "
-                             f"0 and 1, but got {p}")
+            raise ValueError(
+                f"dropout probability has to be between 0 and 1, but got {p}"
+            )
         self.p = p
 
-    def forward(self, params: Named, buffers: Named, x: FloatArray, *,
-                training: bool, rng: Rng = None) -> Forwarded:
+    def forward(
+        self,
+        params: Named,
+        buffers: Named,
+        x: FloatArray,
+        *,
+        training: bool,
+        rng: Rng = None,
+    ) -> Forwarded:
         out, cache = dropout_forward(x, self.p, training, rng)
         return out, cache, {}
 
@@ -248,8 +291,9 @@ class BatchNorm1d(Module):
     torch.nn.BatchNorm1d : ``weight`` and ``bias`` are ``gamma`` and ``beta``.
     """
 
-    def __init__(self, num_features: int, *, momentum: float = 0.1,
-                 eps: float = 1e-5) -> None:
+    def __init__(
+        self, num_features: int, *, momentum: float = 0.1, eps: float = 1e-5
+    ) -> None:
         if num_features < 1:
             raise ValueError(f"Invalid number of features: {num_features}")
         if not 0.0 <= momentum <= 1.0:
@@ -259,21 +303,39 @@ class BatchNorm1d(Module):
         self.num_features = num_features
         self.momentum, self.eps = momentum, eps
 
-    def init(self, rng: np.random.Generator,
-             dtype: npt.DTypeLike = np.float64) -> tuple[Arrays, Arrays]:
+    def init(
+        self, rng: np.random.Generator, dtype: npt.DTypeLike = np.float64
+    ) -> tuple[Arrays, Arrays]:
         d = self.num_features
-        params = {"gamma": np.ones(d, dtype=dtype),
-                  "beta": np.zeros(d, dtype=dtype)}
-        buffers = {"running_mean": np.zeros(d, dtype=dtype),
-                   "running_var": np.ones(d, dtype=dtype)}
+        params = {
+            "gamma": np.ones(d, dtype=dtype),
+            "beta": np.zeros(d, dtype=dtype),
+        }
+        buffers = {
+            "running_mean": np.zeros(d, dtype=dtype),
+            "running_var": np.ones(d, dtype=dtype),
+        }
         return params, buffers
 
-    def forward(self, params: Named, buffers: Named, x: FloatArray, *,
-                training: bool, rng: Rng = None) -> Forwarded:
+    def forward(
+        self,
+        params: Named,
+        buffers: Named,
+        x: FloatArray,
+        *,
+        training: bool,
+        rng: Rng = None,
+    ) -> Forwarded:
         out, cache, mean, var = batchnorm_forward(
-            x, params["gamma"], params["beta"], buffers["running_mean"],
-            buffers["running_var"], training=training,
-            momentum=self.momentum, eps=self.eps)
+            x,
+            params["gamma"],
+            params["beta"],
+            buffers["running_mean"],
+            buffers["running_var"],
+            training=training,
+            momentum=self.momentum,
+            eps=self.eps,
+        )
         return out, cache, {"running_mean": mean, "running_var": var}
 
     def backward(self, dout: FloatArray, cache: Any) -> Backwarded:
@@ -291,16 +353,21 @@ def split_names(arrays: Named, n: int) -> list[Arrays]:
     for key, value in arrays.items():
         index, dot, name = key.partition(".")
         if not (dot and index.isdigit() and int(index) < n):
-            raise ValueError(f"unexpected array name {key!r} for a "
-                             f"Sequential of {n} modules")
+            raise ValueError(
+                f"unexpected array name {key!r} for a "
+                f"Sequential of {n} modules"
+            )
         parts[int(index)][name] = value
     return parts
 
 
 def join_names(parts: list[Arrays]) -> Arrays:
     """The inverse of :func:`split_names`: ``"<index>.<name>"`` keys."""
-    return {f"{i}.{name}": value
-            for i, part in enumerate(parts) for name, value in part.items()}
+    return {
+        f"{i}.{name}": value
+        for i, part in enumerate(parts)
+        for name, value in part.items()
+    }
 
 
 class Sequential(Module):
@@ -332,23 +399,34 @@ class Sequential(Module):
     def __init__(self, *modules: Module) -> None:
         for m in modules:
             if not isinstance(m, Module):
-                raise TypeError("Sequential takes Module instances, "
-                                f"got {type(m).__name__}")
+                raise TypeError(
+                    "Sequential takes Module instances, "
+                    f"got {type(m).__name__}"
+                )
         self.modules = tuple(modules)
 
-    def init(self, rng: np.random.Generator,
-             dtype: npt.DTypeLike = np.float64) -> tuple[Arrays, Arrays]:
+    def init(
+        self, rng: np.random.Generator, dtype: npt.DTypeLike = np.float64
+    ) -> tuple[Arrays, Arrays]:
         inits = [m.init(rng, dtype) for m in self.modules]
         params = join_names([p for p, _ in inits])
         return params, join_names([b for _, b in inits])
 
-    def forward(self, params: Named, buffers: Named, x: FloatArray, *,
-                training: bool, rng: Rng = None) -> Forwarded:
+    def forward(
+        self,
+        params: Named,
+        buffers: Named,
+        x: FloatArray,
+        *,
+        training: bool,
+        rng: Rng = None,
+    ) -> Forwarded:
         n = len(self.modules)
         caches, new_buffers = [], []
         h = x
-        for module, p, b in zip(self.modules, split_names(params, n),
-                                 split_names(buffers, n)):
+        for module, p, b in zip(
+            self.modules, split_names(params, n), split_names(buffers, n)
+        ):
             h, cache, b = module.forward(p, b, h, training=training, rng=rng)
             caches.append(cache)
             new_buffers.append(b)
@@ -364,8 +442,9 @@ class Sequential(Module):
     def __repr__(self) -> str:
         if not self.modules:
             return "Sequential()"
-        inner = ",\n  ".join(repr(m).replace("\n", "\n  ")
-                             for m in self.modules)
+        inner = ",\n  ".join(
+            repr(m).replace("\n", "\n  ") for m in self.modules
+        )
         return f"Sequential(\n  {inner}\n)"
 
 
@@ -393,21 +472,33 @@ class Residual(Module):
     def __init__(self, inner: Module) -> None:
         if not isinstance(inner, Module):
             raise TypeError(
-                f"Residual takes a Module, got {type(inner).__name__}")
+                f"Residual takes a Module, got {type(inner).__name__}"
+            )
         self.inner = inner
 
-    def init(self, rng: np.random.Generator,
-             dtype: npt.DTypeLike = np.float64) -> tuple[Arrays, Arrays]:
+    def init(
+        self, rng: np.random.Generator, dtype: npt.DTypeLike = np.float64
+    ) -> tuple[Arrays, Arrays]:
         return self.inner.init(rng, dtype)
 
-    def forward(self, params: Named, buffers: Named, x: FloatArray, *,
-                training: bool, rng: Rng = None) -> Forwarded:
+    def forward(
+        self,
+        params: Named,
+        buffers: Named,
+        x: FloatArray,
+        *,
+        training: bool,
+        rng: Rng = None,
+    ) -> Forwarded:
         check_floating(x)
         fx, cache, new_buffers = self.inner.forward(
-            params, buffers, x, training=training, rng=rng)
+            params, buffers, x, training=training, rng=rng
+        )
         if fx.shape != x.shape:
-            raise ValueError("a residual connection needs F(x) of the shape "
-                             f"of x, got {fx.shape} for {x.shape}")
+            raise ValueError(
+                "a residual connection needs F(x) of the shape "
+                f"of x, got {fx.shape} for {x.shape}"
+            )
         return (x + fx).astype(x.dtype, copy=False), cache, new_buffers
 
     def backward(self, dout: FloatArray, cache: Any) -> Backwarded:

@@ -184,8 +184,9 @@ def batchnorm_forward(
     x_hat = x_hat.astype(x.dtype, copy=False)
     inv_std = inv_std.astype(x.dtype, copy=False)
     out = (gamma * x_hat + beta).astype(x.dtype, copy=False)
-    cache = BatchNormCache(x_hat=x_hat, gamma=gamma, inv_std=inv_std,
-                           training=training)
+    cache = BatchNormCache(
+        x_hat=x_hat, gamma=gamma, inv_std=inv_std, training=training
+    )
     return out, cache, new_mean, new_var
 
 

@@ -27,7 +27,8 @@ from dlbasics._typing import FloatArray, check_floating
 def _check_params(params: Mapping[str, FloatArray]) -> None:
     if not isinstance(params, Mapping):
         raise TypeError(
-            f"params must be a mapping from names to arrays (e.g. a dict), got {type(params).__name__}")
+            f"params must be a mapping from names to arrays (e.g. a dict), got {type(params).__name__}"
+        )
     for name, w in params.items():
         check_floating(w, f"params[{name!r}]")
 
@@ -268,15 +269,17 @@ def dropout_forward(
     check_floating(x)
     if not 0.0 <= p <= 1.0:
         raise ValueError(
-            f"dropout probability has to be between 0 and 1, but got {p}")
+            f"dropout probability has to be between 0 and 1, but got {p}"
+        )
     if not training or p == 0.0:
         return x.copy(), DropoutCache(scale=None)
     if p == 1.0:
         scale = np.zeros_like(x)
     else:
         if rng is None:
-            raise ValueError("dropout_forward needs an rng in training "
-                             "mode when 0 < p < 1")
+            raise ValueError(
+                "dropout_forward needs an rng in training mode when 0 < p < 1"
+            )
         keep = rng.random(x.shape) >= p  # P(keep) = 1 - p
         scale = keep.astype(x.dtype) / x.dtype.type(1.0 - p)
     out: FloatArray = (x * scale).astype(x.dtype, copy=False)
@@ -307,8 +310,10 @@ def dropout_backward(dout: FloatArray, cache: DropoutCache) -> FloatArray:
     if cache.scale is None:
         return dout.copy()
     if cache.scale.shape != dout.shape:
-        raise ValueError(f"dout has shape {dout.shape}, the forward input "
-                         f"had {cache.scale.shape}")
+        raise ValueError(
+            f"dout has shape {dout.shape}, the forward input "
+            f"had {cache.scale.shape}"
+        )
     dx: FloatArray = (dout * cache.scale).astype(dout.dtype, copy=False)
     return dx
 

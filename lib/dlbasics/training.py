@@ -83,7 +83,9 @@ def iterate_minibatches(
     """
     n = x.shape[0]
     if y.shape[0] != n:
-        raise ValueError(f"x and y must have the same number of rows, got {n} and {y.shape[0]}")
+        raise ValueError(
+            f"x and y must have the same number of rows, got {n} and {y.shape[0]}"
+        )
     if batch_size < 1:
         raise ValueError(f"Invalid batch_size: {batch_size}")
     if shuffle:

@@ -124,7 +124,9 @@ def _array(spec: Any) -> np.ndarray[Any, Any]:
     for s in shape:
         count *= s
     if len(raw) != count * dtype.itemsize:
-        raise WireError(f"array of shape {shape} and dtype {dtype} needs {count * dtype.itemsize} bytes, got {len(raw)}")
+        raise WireError(
+            f"array of shape {shape} and dtype {dtype} needs {count * dtype.itemsize} bytes, got {len(raw)}"
+        )
     return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
 
 
@@ -135,7 +137,7 @@ def from_wire(obj: Any, special: Callable[[str, Any], Any]) -> Any:
     if isinstance(obj, list):
         return [from_wire(v, special) for v in obj]
     if isinstance(obj, dict) and len(obj) == 1:
-        (kind, payload), = obj.items()
+        ((kind, payload),) = obj.items()
         if kind == "$a":
             return _array(payload)
         if kind == "$t":
@@ -236,7 +238,7 @@ def _decode_tracked(obj: Any, path: list[Any], seen: list[tuple[list[Any], Any, 
     if isinstance(obj, list):
         return [_decode_tracked(v, path + [i], seen) for i, v in enumerate(obj)]
     if isinstance(obj, dict) and len(obj) == 1:
-        (kind, payload), = obj.items()
+        ((kind, payload),) = obj.items()
         if kind == "$t":
             return tuple(_decode_tracked(v, path + [i], seen) for i, v in enumerate(payload))
         if kind == "$d":
@@ -387,8 +389,15 @@ def serve(namespace: dict[str, Any] | None = None, sock: socket.socket | None = 
         try:
             send(sock, reply)
         except WireError as exc:
-            send(sock, {"ok": False, "error": {"type": "WireError", "message": str(exc), "where": []},
-                        "mutated": [], "warnings": []})
+            send(
+                sock,
+                {
+                    "ok": False,
+                    "error": {"type": "WireError", "message": str(exc), "where": []},
+                    "mutated": [],
+                    "warnings": [],
+                },
+            )
         except KeyboardInterrupt:
             continue
 
@@ -407,7 +416,9 @@ class _NotAvailable:
             raise ModuleNotFoundError(
                 f"No module named '{name}': graded work runs with NumPy and matplotlib only "
                 f"(PyTorch, the course's reference package and other libraries are not installed where "
-                f"notebooks are graded)", name=name)
+                f"notebooks are graded)",
+                name=name,
+            )
         return None
 
 

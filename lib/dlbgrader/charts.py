@@ -33,7 +33,7 @@ def _svg(fig: Any, salt: str, title: str) -> str:
         FigureCanvasSVG(fig)
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
     text = buf.getvalue()
-    text = text[text.index("<svg"):]
+    text = text[text.index("<svg") :]
     text = re.sub(r'(<svg\b[^>]*?)\s+width="[^"]*"\s+height="[^"]*"', r"\1", text, count=1)
     return text.replace("<svg", f'<svg role="img" aria-label="{title}" class="chart"', 1)
 
@@ -73,14 +73,31 @@ def pass_rates(labels: Sequence[str], rates: Sequence[float], groups: Sequence[s
     y = list(range(len(rows)))[::-1]
     for yi, (text, share, n) in zip(y, rows):
         if share is None:
-            ax.text(-0.01, yi, text, ha="right", va="center", fontsize=9.5, fontweight="bold", color=INK,
-                    transform=ax.get_yaxis_transform())
+            ax.text(
+                -0.01,
+                yi,
+                text,
+                ha="right",
+                va="center",
+                fontsize=9.5,
+                fontweight="bold",
+                color=INK,
+                transform=ax.get_yaxis_transform(),
+            )
             continue
         ax.barh(yi, 1.0, color="#fee2e2", height=0.72)
         ax.barh(yi, share, color=PASS if share >= 0.8 else ("#ca8a04" if share >= 0.5 else FAIL), height=0.72)
         ax.text(-0.01, yi, text, ha="right", va="center", fontsize=9, color=INK, transform=ax.get_yaxis_transform())
-        ax.text(1.01, yi, f"{100 * share:.0f}% ({n})", ha="left", va="center", fontsize=8.5, color=MUTED,
-                transform=ax.get_yaxis_transform())
+        ax.text(
+            1.01,
+            yi,
+            f"{100 * share:.0f}% ({n})",
+            ha="left",
+            va="center",
+            fontsize=8.5,
+            color=MUTED,
+            transform=ax.get_yaxis_transform(),
+        )
     ax.set_yticks([])
     ax.set_xlim(0, 1)
     ax.set_ylim(-0.7, len(rows) - 0.3)

@@ -25,8 +25,13 @@ from dlbgrader.course import Course
 from dlbgrader.report import GradingRun, Result
 
 #: What the last word of a test's grade_id says it checks.
-COMPONENTS = {"forward": "forward", "backward": "backward", "edge": "edge cases", "torch": "parity (PyTorch)",
-              "parity": "parity (PyTorch)"}
+COMPONENTS = {
+    "forward": "forward",
+    "backward": "backward",
+    "edge": "edge cases",
+    "torch": "parity (PyTorch)",
+    "parity": "parity (PyTorch)",
+}
 
 
 @dataclass
@@ -93,9 +98,14 @@ class ClassReport:
         s = [r.score for r in self.graded]
         if not s:
             return {}
-        return {"mean": statistics.fmean(s), "median": statistics.median(s),
-                "stdev": statistics.pstdev(s), "min": min(s), "max": max(s),
-                "mean_all": statistics.fmean([r.score for r in self.run])}
+        return {
+            "mean": statistics.fmean(s),
+            "median": statistics.median(s),
+            "stdev": statistics.pstdev(s),
+            "min": min(s),
+            "max": max(s),
+            "mean_all": statistics.fmean([r.score for r in self.run]),
+        }
 
 
 def test_layout(source_notebook: Path) -> dict[str, tuple[str, str]]:
@@ -132,8 +142,11 @@ def _tests(run: GradingRun, layout: dict[str, tuple[str, str]]) -> list[Test]:
     return tests
 
 
-def _diagnose(notebooks: dict[str, diagnosis.Notebook], run: GradingRun, known: dict[str, tuple[str, str]],
-              ) -> tuple[list[Misconception], dict[str, list[str]], dict[str, list[str]]]:
+def _diagnose(
+    notebooks: dict[str, diagnosis.Notebook],
+    run: GradingRun,
+    known: dict[str, tuple[str, str]],
+) -> tuple[list[Misconception], dict[str, list[str]], dict[str, list[str]]]:
     found: dict[str, Misconception] = {}
     diagnoses: dict[str, list[str]] = {}
     unexplained: dict[str, list[str]] = {}
@@ -181,8 +194,16 @@ def reference_package() -> Path:
     return Path(dlbasics.__file__).parent
 
 
-def build(course: Course, assignment: str, run: GradingRun, cells: list[str], *, out_dir: Path,
-          wall_seconds: float | None = None, known: dict[str, tuple[str, str]] | None = None) -> ClassReport:
+def build(
+    course: Course,
+    assignment: str,
+    run: GradingRun,
+    cells: list[str],
+    *,
+    out_dir: Path,
+    wall_seconds: float | None = None,
+    known: dict[str, tuple[str, str]] | None = None,
+) -> ClassReport:
     """Everything the report shows, from the run, the notebooks and the reference package."""
     t0 = time.perf_counter()
     source = course.source_notebooks(assignment)[0]
@@ -201,17 +222,35 @@ def build(course: Course, assignment: str, run: GradingRun, cells: list[str], *,
     misconceptions, diagnoses, unexplained = _diagnose(notebooks, run, known)
     boiler = similarity.boilerplate_of(_starter_code(course, assignment, source.name))
     answers = {s: similarity.answer(s, nb.answers.values(), boilerplate=boiler) for s, nb in notebooks.items()}
-    ref = similarity.reference_answer({n for a in answers.values() for n in a.units}, reference_package(),
-                                      boilerplate=boiler)
+    ref = similarity.reference_answer(
+        {n for a in answers.values() for n in a.units}, reference_package(), boilerplate=boiler
+    )
     reference = similarity.reference_matches(list(answers.values()), ref)
     copied_ref = {m.a for m in reference}
     all_pairs = similarity.similar_pairs(list(answers.values()))
     pairs = [m for m in all_pairs if not (m.a in copied_ref and m.b in copied_ref)]
-    feedback = {r.student: f"feedback/{r.student}.html" for r in run
-                if r.status == "graded" and (out_dir / "feedback" / f"{r.student}.html").is_file()}
-    rep = ClassReport(assignment, run, cells, _tests(run, test_layout(source)), misconceptions, diagnoses,
-                      unexplained, answers, pairs, reference, len(all_pairs) - len(pairs), feedback, wall_seconds,
-                      missing, ref)
+    feedback = {
+        r.student: f"feedback/{r.student}.html"
+        for r in run
+        if r.status == "graded" and (out_dir / "feedback" / f"{r.student}.html").is_file()
+    }
+    rep = ClassReport(
+        assignment,
+        run,
+        cells,
+        _tests(run, test_layout(source)),
+        misconceptions,
+        diagnoses,
+        unexplained,
+        answers,
+        pairs,
+        reference,
+        len(all_pairs) - len(pairs),
+        feedback,
+        wall_seconds,
+        missing,
+        ref,
+    )
     rep.build_seconds = time.perf_counter() - t0
     return rep
 
@@ -225,8 +264,10 @@ def run_from_gradebook(course: Course, assignment: str) -> tuple[GradingRun, lis
 
     m = manifest.load(manifest.manifest_path(course, assignment), assignment)
     if m is None:
-        raise CourseError(f"{assignment} has not been graded here (no grading record in "
-                          f"{manifest.manifest_path(course, assignment)}): run dlb grade first")
+        raise CourseError(
+            f"{assignment} has not been graded here (no grading record in "
+            f"{manifest.manifest_path(course, assignment)}): run dlb grade first"
+        )
     points = gradebook.points(course, assignment)
     scores = gradebook.scores(course, assignment, m.input_students)
     sandbox = m.fingerprint.get("sandbox", "")
@@ -234,11 +275,26 @@ def run_from_gradebook(course: Course, assignment: str) -> tuple[GradingRun, lis
     for s in m.input_students:
         e = m.students.get(s)
         if e is not None and e.status == "graded" and s in scores:
-            results.append(Result(s, "graded", e.reason, scores[s].total, points.total, scores[s].cells,
-                                  seconds=e.seconds, reused=True))
+            results.append(
+                Result(
+                    s,
+                    "graded",
+                    e.reason,
+                    scores[s].total,
+                    points.total,
+                    scores[s].cells,
+                    seconds=e.seconds,
+                    reused=True,
+                )
+            )
         else:
             why = e.reason if e is not None else "no grading recorded (the last run could not grade it; run dlb grade)"
             results.append(Result(s, "failed", why, 0.0, points.total, seconds=e.seconds if e else 0.0, reused=True))
-    run = GradingRun(results, cell_max=points.tests, sandboxed=sandbox.startswith("sandboxed"), sandbox=sandbox,
-                     kernel=m.fingerprint.get("kernel", ""))
+    run = GradingRun(
+        results,
+        cell_max=points.tests,
+        sandboxed=sandbox.startswith("sandboxed"),
+        sandbox=sandbox,
+        kernel=m.fingerprint.get("kernel", ""),
+    )
     return run, list(points.cells)

@@ -47,9 +47,17 @@ def _grade(args: argparse.Namespace) -> int:
     course = Course(find_root(), sandbox=args.sandbox)
     t0 = time.perf_counter()
     out = Path(args.out) if args.out else course.grading_dir / "exports" / args.assignment
-    results = grade_class(course, args.assignment, Path(args.submissions), out_dir=out,
-                          feedback=not args.no_feedback, workers=args.workers, timeout=args.timeout,
-                          force=args.force, progress=args.progress)
+    results = grade_class(
+        course,
+        args.assignment,
+        Path(args.submissions),
+        out_dir=out,
+        feedback=not args.no_feedback,
+        workers=args.workers,
+        timeout=args.timeout,
+        force=args.force,
+        progress=args.progress,
+    )
     print(summary(results))
     print(f"grades: {out / 'grades.csv'} (for an LMS: canvas.csv, moodle.csv)")
     if (out / "report.html").is_file():
@@ -101,48 +109,78 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=_release)
 
     g = sub.add_parser(
-        "grade", help="autograde a folder or zip of submissions and export grades.csv and feedback",
+        "grade",
+        help="autograde a folder or zip of submissions and export grades.csv and feedback",
         description="Autograde every submission of ASSIGNMENT in SUBMISSIONS and write grades.csv (one row per "
-                    "student of this input: status, reason, total and the points of every test) and feedback. "
-                    "A rerun regrades only the students whose notebook changed since their last grading; "
-                    f"everyone when {triggers_text()} changed, or with --force.")
+        "student of this input: status, reason, total and the points of every test) and feedback. "
+        "A rerun regrades only the students whose notebook changed since their last grading; "
+        f"everyone when {triggers_text()} changed, or with --force.",
+    )
     g.add_argument("assignment", metavar="ASSIGNMENT", help="assignment name, e.g. ps2_activations")
-    g.add_argument("submissions", metavar="SUBMISSIONS",
-                   help="a folder or a .zip holding <student>/<assignment>/*.ipynb, <student>/*.ipynb or "
-                        "<student>.ipynb (an LMS download; one wrapping folder in a zip is fine). "
-                        "Student ids are the folder or file names")
+    g.add_argument(
+        "submissions",
+        metavar="SUBMISSIONS",
+        help="a folder or a .zip holding <student>/<assignment>/*.ipynb, <student>/*.ipynb or "
+        "<student>.ipynb (an LMS download; one wrapping folder in a zip is fine). "
+        "Student ids are the folder or file names",
+    )
     g.add_argument("--out", help="output folder (default grading/exports/<assignment>)")
     g.add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
     g.add_argument("--workers", type=int, default=None, help="parallel grading processes (default: one per CPU)")
-    g.add_argument("--timeout", type=int, default=None,
-                   help="seconds a cell may run before it is interrupted (default: c.Execute.timeout in "
-                        "nbgrader_config.py)")
-    g.add_argument("--force", action="store_true",
-                   help="regrade every submission, even those unchanged since their last grading")
+    g.add_argument(
+        "--timeout",
+        type=int,
+        default=None,
+        help="seconds a cell may run before it is interrupted (default: c.Execute.timeout in nbgrader_config.py)",
+    )
+    g.add_argument(
+        "--force", action="store_true", help="regrade every submission, even those unchanged since their last grading"
+    )
     bar = g.add_mutually_exclusive_group()
-    bar.add_argument("--no-progress", dest="progress", action="store_const", const=False, default=None,
-                     help="no progress bar and no per-student lines on stderr (default: a bar when stderr "
-                          "is a terminal)")
-    bar.add_argument("--progress", dest="progress", action="store_const", const=True,
-                     help="show the progress bar even when stderr is not a terminal")
-    g.add_argument("--sandbox", choices=["auto", "on", "off"], default=None,
-                   help="run student code in a bubblewrap sandbox: auto (if bubblewrap works here, else "
-                        "grade unsandboxed with a warning), on (required: refuse to grade without it), off "
-                        "(default: c.SandboxedKernelManager.mode in nbgrader_config.py, normally auto)")
+    bar.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_const",
+        const=False,
+        default=None,
+        help="no progress bar and no per-student lines on stderr (default: a bar when stderr is a terminal)",
+    )
+    bar.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_const",
+        const=True,
+        help="show the progress bar even when stderr is not a terminal",
+    )
+    g.add_argument(
+        "--sandbox",
+        choices=["auto", "on", "off"],
+        default=None,
+        help="run student code in a bubblewrap sandbox: auto (if bubblewrap works here, else "
+        "grade unsandboxed with a warning), on (required: refuse to grade without it), off "
+        "(default: c.SandboxedKernelManager.mode in nbgrader_config.py, normally auto)",
+    )
     g.set_defaults(func=_grade)
 
     rp = sub.add_parser(
-        "report", help="write the class report (report.html) and the LMS grade files from the gradebook",
+        "report",
+        help="write the class report (report.html) and the LMS grade files from the gradebook",
         description="Write report.html (scores, pass rate per test, students × tests, misconceptions, similar "
-                    "submissions, the run) and canvas.csv / moodle.csv for ASSIGNMENT's last dlb grade, from the "
-                    "gradebook and the autograded notebooks (dlb grade writes them too).")
+        "submissions, the run) and canvas.csv / moodle.csv for ASSIGNMENT's last dlb grade, from the "
+        "gradebook and the autograded notebooks (dlb grade writes them too).",
+    )
     rp.add_argument("assignment", metavar="ASSIGNMENT", help="assignment name, e.g. ps2_activations")
-    rp.add_argument("--out", help="output folder (default grading/exports/<assignment>; feedback links point to "
-                                  "its feedback/ folder)")
+    rp.add_argument(
+        "--out",
+        help="output folder (default grading/exports/<assignment>; feedback links point to its feedback/ folder)",
+    )
     rp.set_defaults(func=_report)
 
-    k = sub.add_parser("kernel-env", help="create the Python environment that runs students' notebooks when grading "
-                                          "(NumPy, matplotlib, ipykernel; no PyTorch)")
+    k = sub.add_parser(
+        "kernel-env",
+        help="create the Python environment that runs students' notebooks when grading "
+        "(NumPy, matplotlib, ipykernel; no PyTorch)",
+    )
     k.add_argument("--path", help="where (default: <this environment>/kernel)")
     k.add_argument("--verbose", action="store_true", help="show pip's output")
     k.set_defaults(func=_kernel_env)

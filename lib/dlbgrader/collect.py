@@ -89,8 +89,14 @@ def _separate_collisions(found: list[Submission], root: Path) -> list[Submission
         k = group.index(s)
         names = ", ".join(str(g.notebook.relative_to(root)) if g.notebook else "?" for g in group)
         sid = s.student if k == 0 else f"{s.student}~{k + 1}"
-        out.append(Submission(sid, None, f"{len(group)} submissions map to the student id {s.student!r} ({names}); "
-                                         f"none of them was graded: rename them so that each student has one"))
+        out.append(
+            Submission(
+                sid,
+                None,
+                f"{len(group)} submissions map to the student id {s.student!r} ({names}); "
+                f"none of them was graded: rename them so that each student has one",
+            )
+        )
     return out
 
 
@@ -109,17 +115,22 @@ def _member_parts(name: str) -> tuple[str, ...]:
     """The path components of a zip member, refusing anything that could land outside the target folder."""
     norm = name.replace("\\", "/")
     if norm.startswith("/") or re.match(r"^[A-Za-z]:", norm):
-        raise CourseError(f"unsafe zip: member '{name}' has an absolute path; nothing was extracted. "
-                          "Re-create the zip from the submissions folder itself.")
+        raise CourseError(
+            f"unsafe zip: member '{name}' has an absolute path; nothing was extracted. "
+            "Re-create the zip from the submissions folder itself."
+        )
     parts = tuple(p for p in PurePosixPath(norm).parts if p not in ("", "."))
     if ".." in parts:
-        raise CourseError(f"unsafe zip: member '{name}' points outside the archive ('..'); nothing was extracted. "
-                          "Re-create the zip from the submissions folder itself.")
+        raise CourseError(
+            f"unsafe zip: member '{name}' points outside the archive ('..'); nothing was extracted. "
+            "Re-create the zip from the submissions folder itself."
+        )
     return parts
 
 
-def extract_zip(archive: Path, dest: Path, *, max_bytes: int = MAX_ZIP_BYTES,
-                max_members: int = MAX_ZIP_MEMBERS) -> Path:
+def extract_zip(
+    archive: Path, dest: Path, *, max_bytes: int = MAX_ZIP_BYTES, max_members: int = MAX_ZIP_MEMBERS
+) -> Path:
     """Extract the submissions ``archive`` into the empty folder ``dest``; return the folder to :func:`discover`.
 
     Every member is checked before anything is written: absolute paths and ``..`` (zip slip) are
@@ -137,8 +148,10 @@ def extract_zip(archive: Path, dest: Path, *, max_bytes: int = MAX_ZIP_BYTES,
     with zf:
         infos = zf.infolist()
         if len(infos) > max_members:
-            raise CourseError(f"{archive} has {len(infos)} members, more than the {max_members} allowed; "
-                              "is it really a class's submissions?")
+            raise CourseError(
+                f"{archive} has {len(infos)} members, more than the {max_members} allowed; "
+                "is it really a class's submissions?"
+            )
         plan: list[tuple[zipfile.ZipInfo, tuple[str, ...]]] = []
         seen: set[tuple[str, ...]] = set()
         declared = 0
@@ -152,8 +165,9 @@ def extract_zip(archive: Path, dest: Path, *, max_bytes: int = MAX_ZIP_BYTES,
             seen.add(parts)
             declared += info.file_size
             if declared > max_bytes:
-                raise CourseError(f"{archive} would extract to more than {max_bytes / 2**30:g} GiB; "
-                                  "refused (a zip bomb?)")
+                raise CourseError(
+                    f"{archive} would extract to more than {max_bytes / 2**30:g} GiB; refused (a zip bomb?)"
+                )
             plan.append((info, parts))
         written = 0
         for info, parts in plan:
@@ -164,15 +178,25 @@ def extract_zip(archive: Path, dest: Path, *, max_bytes: int = MAX_ZIP_BYTES,
                     while chunk := src.read(1 << 20):
                         written += len(chunk)
                         if written > max_bytes:
-                            raise CourseError(f"{archive} extracts to more than {max_bytes / 2**30:g} GiB; "
-                                              "refused (a zip bomb?)")
+                            raise CourseError(
+                                f"{archive} extracts to more than {max_bytes / 2**30:g} GiB; refused (a zip bomb?)"
+                            )
                         out.write(chunk)
             except CourseError:
                 raise
-            except (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, OSError, EOFError,
-                    NotImplementedError, ValueError) as exc:  # CRC error, encrypted, truncated, bad method
-                raise CourseError(f"{archive}: cannot extract '{info.filename}' ({exc}); "
-                                  "the zip is damaged or encrypted, download the submissions again") from exc
+            except (
+                zipfile.BadZipFile,
+                zipfile.LargeZipFile,
+                RuntimeError,
+                OSError,
+                EOFError,
+                NotImplementedError,
+                ValueError,
+            ) as exc:  # CRC error, encrypted, truncated, bad method
+                raise CourseError(
+                    f"{archive}: cannot extract '{info.filename}' ({exc}); "
+                    "the zip is damaged or encrypted, download the submissions again"
+                ) from exc
     return dest
 
 
@@ -222,21 +246,27 @@ def place(course: Course, assignment: str, notebook_name: str, sub: Submission, 
     except OSError as exc:
         size, problem = 0, f"unreadable notebook ({exc})"
     if size > limits.max_notebook_mb * 1024 * 1024:
-        problem = (f"the notebook file is {size / 2**20:.1f} MiB, larger than the limit of {limits.max_notebook_mb} MiB "
-                   f"(c.Grading.max_notebook_mb); clear its outputs and submit again")
+        problem = (
+            f"the notebook file is {size / 2**20:.1f} MiB, larger than the limit of {limits.max_notebook_mb} MiB "
+            f"(c.Grading.max_notebook_mb); clear its outputs and submit again"
+        )
     if not problem:
         try:
             nb = nbformat.read(str(src), as_version=4)
         except Exception as exc:  # invalid JSON, wrong schema, unreadable file
             problem = f"invalid notebook ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
     if nb is not None and len(nb.cells) > limits.max_cells:
-        problem = (f"the notebook has {len(nb.cells)} cells, more than the limit of {limits.max_cells} "
-                   f"(c.Grading.max_cells)")
+        problem = (
+            f"the notebook has {len(nb.cells)} cells, more than the limit of {limits.max_cells} (c.Grading.max_cells)"
+        )
         nb = None
     # nbgrader's exchange writes these beside the notebook: the submission time (late penalties)
     # and the secret that `nbgrader release_feedback` checks. Keep them.
-    keep = {name: (src.parent / name).read_bytes()
-            for name in ("timestamp.txt", "submission_secret.txt") if (src.parent / name).is_file()}
+    keep = {
+        name: (src.parent / name).read_bytes()
+        for name in ("timestamp.txt", "submission_secret.txt")
+        if (src.parent / name).is_file()
+    }
     if dest_dir.resolve() in src.resolve().parents:
         # Graded in place: keep the student's files as handed in, and never replace an unreadable one.
         kept = course.grading_dir / "originals" / sub.student / assignment

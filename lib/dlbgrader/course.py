@@ -39,9 +39,7 @@ def find_root(start: Path | None = None) -> Path:
     for d in (here, *here.parents):
         if (d / CONFIG_NAME).is_file() and (d / "solutions").is_dir():
             return d
-    raise CourseError(
-        f"no course found at or above {here}: expected a directory with {CONFIG_NAME} and solutions/"
-    )
+    raise CourseError(f"no course found at or above {here}: expected a directory with {CONFIG_NAME} and solutions/")
 
 
 def _pipelines(c: Config) -> None:
@@ -63,10 +61,23 @@ def _pipelines(c: Config) -> None:
     from dlbgrader.feedback import SanitizeOutputs, ShortenTracebacks
 
     # nbgrader 0.9's Autograde.autograde_preprocessors, with the driven Execute first.
-    c.Autograde.autograde_preprocessors = [DrivenExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-                                           SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
-    c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ShortenTracebacks, SanitizeOutputs,
-                                        LikelyMisconception, CSSHTMLHeaderPreprocessor]
+    c.Autograde.autograde_preprocessors = [
+        DrivenExecute,
+        IgnorePattern,
+        ClearMetadataPreprocessor,
+        LimitOutput,
+        SaveAutoGrades,
+        AssignLatePenalties,
+        CheckCellMetadata,
+    ]
+    c.GenerateFeedback.preprocessors = [
+        GetGrades,
+        ClearHiddenTests,
+        ShortenTracebacks,
+        SanitizeOutputs,
+        LikelyMisconception,
+        CSSHTMLHeaderPreprocessor,
+    ]
 
 
 def _ensure_env_bin_on_path() -> None:
@@ -269,7 +280,5 @@ class Course:
         api = self.api(release_directory=release_dir)
         result = api.generate_assignment(assignment, force=True, create=True)
         if not result.get("success"):
-            raise CourseError(
-                f"nbgrader could not generate {assignment}:\n{result.get('error') or result.get('log')}"
-            )
+            raise CourseError(f"nbgrader could not generate {assignment}:\n{result.get('error') or result.get('log')}")
         return self.root / release_dir / assignment

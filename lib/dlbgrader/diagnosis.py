@@ -117,15 +117,19 @@ def autograded_notebook(autograded_dir: Path, assignment: str, student: str) -> 
 
 
 # ------------------------------------------------------------------------------------ feedback
-NOTE_STYLE = ("border-left:4px solid #b45309;background:#fff7ed;color:#1f2937;padding:.55em .8em;"
-              "margin:.4em 0 .8em;font:15px/1.45 system-ui,sans-serif")
+NOTE_STYLE = (
+    "border-left:4px solid #b45309;background:#fff7ed;color:#1f2937;padding:.55em .8em;"
+    "margin:.4em 0 .8em;font:15px/1.45 system-ui,sans-serif"
+)
 
 
 def note_html(text: str, section: str) -> str:
     """The feedback's note for one misconception (escaped: made by the grader, shown as written)."""
     where = f'<br><span style="color:#57534e">Revisit: {html.escape(section)}</span>' if section else ""
-    return (f'<div class="dlb-misconception" style="{NOTE_STYLE}"><strong>Likely misconception:</strong> '
-            f"{html.escape(text)}{where}</div>")
+    return (
+        f'<div class="dlb-misconception" style="{NOTE_STYLE}"><strong>Likely misconception:</strong> '
+        f"{html.escape(text)}{where}</div>"
+    )
 
 
 class LikelyMisconception(Preprocessor):
@@ -152,8 +156,10 @@ class LikelyMisconception(Preprocessor):
             text, section = describe(mid, str(out.get("evalue", "")), getattr(self, "_known", {}))
             if not text:
                 continue
-            note = nbformat.v4.new_output("display_data", data={"text/html": note_html(text, section),
-                                                                 "text/plain": f"Likely misconception: {text}"})
+            note = nbformat.v4.new_output(
+                "display_data",
+                data={"text/html": note_html(text, section), "text/plain": f"Likely misconception: {text}"},
+            )
             outputs.insert(i + 1, note)
             cell["outputs"] = outputs
             break

@@ -136,16 +136,21 @@ class DrivenExecute(Execute):  # type: ignore[misc]
     """Execute a notebook with its test cells run by the grader (see the module docstring)."""
 
     notebook_timeout = Integer(
-        600, help="Wall-clock seconds for a whole notebook (every cell, restarts included); cells left "
-                  "when it is spent are not run.").tag(config=True)
-    max_restarts = Integer(5, help="Kernel restarts per notebook (after a crash or a hang) before the "
-                                   "remaining cells are given up.").tag(config=True)
+        600,
+        help="Wall-clock seconds for a whole notebook (every cell, restarts included); cells left "
+        "when it is spent are not run.",
+    ).tag(config=True)
+    max_restarts = Integer(
+        5, help="Kernel restarts per notebook (after a crash or a hang) before the remaining cells are given up."
+    ).tag(config=True)
     output_chars = Integer(100_000, help="Characters of output kept per cell (all output types).").tag(config=True)
     notebook_output_chars = Integer(1_000_000, help="Characters of output kept per notebook.").tag(config=True)
-    interrupt_grace = Float(5.0, help="Seconds a kernel has to stop after an interrupt before it is "
-                                      "restarted.").tag(config=True)
-    log_dir = Unicode("", help="Folder for the kernels' own stdout/stderr, one log per student "
-                               "('' discards them).").tag(config=True)
+    interrupt_grace = Float(5.0, help="Seconds a kernel has to stop after an interrupt before it is restarted.").tag(
+        config=True
+    )
+    log_dir = Unicode(
+        "", help="Folder for the kernels' own stdout/stderr, one log per student ('' discards them)."
+    ).tag(config=True)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -194,8 +199,12 @@ class DrivenExecute(Execute):  # type: ignore[misc]
                 if self._given_up:
                     self._not_run(cell, index, "gave-up", self._given_up)
                 elif time.monotonic() >= self._deadline:
-                    self._not_run(cell, index, "budget",
-                                  f"not run: the notebook's time budget of {self.notebook_timeout} s was used up")
+                    self._not_run(
+                        cell,
+                        index,
+                        "budget",
+                        f"not run: the notebook's time budget of {self.notebook_timeout} s was used up",
+                    )
                 elif is_test_cell(cell):
                     await self._test_cell(cell, index)
                 else:
@@ -234,14 +243,17 @@ class DrivenExecute(Execute):  # type: ignore[misc]
             os.chmod(path, 0o666)  # the kernel may run under another uid
             listener.listen(1)
             listener.settimeout(float(self.startup_timeout))
-            msg_id = await ensure_async(self.kc.execute(_boot_code(path), silent=True, store_history=False,
-                                                        stop_on_error=False))
+            msg_id = await ensure_async(
+                self.kc.execute(_boot_code(path), silent=True, store_history=False, stop_on_error=False)
+            )
             loop = asyncio.get_running_loop()
             conn, _ = await loop.run_in_executor(None, listener.accept)
             reply = await self._reply(msg_id, float(self.startup_timeout))
             if reply["content"].get("status") != "ok":
                 c = reply["content"]
-                raise RuntimeError(f"the grader's agent could not start in the kernel: {c.get('ename')}: {c.get('evalue')}")
+                raise RuntimeError(
+                    f"the grader's agent could not start in the kernel: {c.get('ename')}: {c.get('evalue')}"
+                )
         finally:
             listener.close()
         if hasattr(self.km, "seal"):
@@ -264,8 +276,10 @@ class DrivenExecute(Execute):  # type: ignore[misc]
         while True:
             self._report.restarts += 1
             if self._report.restarts > self.max_restarts:
-                self._given_up = (f"not run: the kernel had to be restarted {self.max_restarts} times "
-                                  f"(last: {why}); the rest of the notebook was given up")
+                self._given_up = (
+                    f"not run: the kernel had to be restarted {self.max_restarts} times "
+                    f"(last: {why}); the rest of the notebook was given up"
+                )
                 await self._stop()
                 self.channel = None
                 return
@@ -340,19 +354,20 @@ class DrivenExecute(Execute):  # type: ignore[misc]
             return
         except CellTimeoutError:
             self._poisoned.add(index)
-            why = (f"did not stop when interrupted after the {self.timeout} s time limit "
-                   f"(it swallows KeyboardInterrupt)")
+            why = f"did not stop when interrupted after the {self.timeout} s time limit (it swallows KeyboardInterrupt)"
             self._problem(cell, index, "hung", f"{why}; it was skipped and the notebook went on in a fresh kernel")
-            cell.outputs.append(new_output("error", ename="CellTimeoutError", evalue=why,
-                                           traceback=[f"CellTimeoutError: {why}"]))
+            cell.outputs.append(
+                new_output("error", ename="CellTimeoutError", evalue=why, traceback=[f"CellTimeoutError: {why}"])
+            )
             await self._restart(f"cell {self._name(cell, index)} {why}")
             return
         finally:
             self.timeout = self._cell_timeout
         if any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError" for o in cell.outputs):
             self._poisoned.add(index)
-            self._problem(cell, index, "timeout", f"ran longer than the {self._cell_timeout} s time limit and was "
-                                                  f"interrupted")
+            self._problem(
+                cell, index, "timeout", f"ran longer than the {self._cell_timeout} s time limit and was interrupted"
+            )
         self._ran.append(index)
 
     async def _test_cell(self, cell: Any, index: int) -> None:
@@ -384,7 +399,9 @@ class DrivenExecute(Execute):  # type: ignore[misc]
         channel.begin(None)
         self._count += 1
         outputs = []
-        student_text = "".join(o.get("text", "") for o in printed_by_student.outputs if o.get("output_type") == "stream")
+        student_text = "".join(
+            o.get("text", "") for o in printed_by_student.outputs if o.get("output_type") == "stream"
+        )
         text = student_text + printed
         if text:
             limit_chars = max(0, min(int(self.output_chars), int(self.notebook_output_chars) - self._total_chars))
@@ -398,8 +415,12 @@ class DrivenExecute(Execute):  # type: ignore[misc]
             outputs.append(new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]))
             if channel.lost:
                 kind: Problem = "hung" if "did not stop" in channel.lost else "killed"
-                self._problem(cell, index, kind, f"{channel.lost}; this test failed and a fresh kernel ran the "
-                                                 f"rest of the notebook")
+                self._problem(
+                    cell,
+                    index,
+                    kind,
+                    f"{channel.lost}; this test failed and a fresh kernel ran the rest of the notebook",
+                )
         cell.outputs = outputs
         cell["execution_count"] = self._count
 

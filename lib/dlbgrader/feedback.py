@@ -23,8 +23,9 @@ from dlbgrader.cells import is_test_cell
 
 #: Output types rendered in feedback; everything else (HTML, SVG, JavaScript, Markdown, LaTeX) is dropped.
 SAFE_MIME = ("text/plain", "image/png", "image/jpeg", "image/gif")
-CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
-       "base-uri 'none'; form-action 'none'")
+CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; base-uri 'none'; form-action 'none'"
+)
 
 
 class ShortenTracebacks(Preprocessor):

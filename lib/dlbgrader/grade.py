@@ -71,16 +71,35 @@ def grade_class(
     # A zip is checked and extracted first, so a bad one fails before anything is written.
     with manifest.exclusive(course, assignment), opened(Path(submissions), assignment) as folder:
         subs = discover(folder, assignment)
-        return _ClassRun(course, assignment, subs, notebooks[0].name, out_dir=out_dir, feedback=feedback,
-                         progress=progress, workers=workers, force=force).run()
+        return _ClassRun(
+            course,
+            assignment,
+            subs,
+            notebooks[0].name,
+            out_dir=out_dir,
+            feedback=feedback,
+            progress=progress,
+            workers=workers,
+            force=force,
+        ).run()
 
 
 class _ClassRun:
     """One grading run of one assignment (the steps of :func:`grade_class`, in order)."""
 
-    def __init__(self, course: Course, assignment: str, subs: list[Submission], notebook_name: str, *,
-                 out_dir: Path | None, feedback: bool, progress: bool | None, workers: int | None,
-                 force: bool) -> None:
+    def __init__(
+        self,
+        course: Course,
+        assignment: str,
+        subs: list[Submission],
+        notebook_name: str,
+        *,
+        out_dir: Path | None,
+        feedback: bool,
+        progress: bool | None,
+        workers: int | None,
+        force: bool,
+    ) -> None:
         self.course, self.assignment, self.subs, self.notebook_name = course, assignment, subs, notebook_name
         self.out = Path(out_dir) if out_dir else course.grading_dir / "exports" / assignment
         self.feedback, self.progress, self.workers, self.force = feedback, progress, workers, force
@@ -121,7 +140,8 @@ class _ClassRun:
                 f"test or answer cells were added to or removed from {self.assignment} after students were graded, "
                 f"and nbgrader cannot change the cells of an assignment that has submissions in the gradebook "
                 f"({gradebook.gradebook_name(self.course)}). Move that gradebook away (it also holds any manual "
-                f"grades) and run again.")
+                f"grades) and run again."
+            )
         raise CourseError(f"could not generate {self.assignment} from solutions/:\n{err}")
 
     def _feedback_file(self, student: str) -> Path | None:
@@ -134,12 +154,22 @@ class _ClassRun:
         self.fp = manifest.fingerprint(course, assignment, self.sandbox.describe(), self.kernel)
         old = manifest.load(mpath, assignment)
         self.keys = {s.student: manifest.input_key(s.notebook, s.problem) for s in self.subs}
-        unchanged = [s.student for s in self.subs if old and s.student in old.students
-                     and old.students[s.student].input == self.keys[s.student]]
+        unchanged = [
+            s.student
+            for s in self.subs
+            if old and s.student in old.students and old.students[s.student].input == self.keys[s.student]
+        ]
         in_gradebook = gradebook.scores(course, assignment, unchanged)
-        p = manifest.plan([s.student for s in self.subs], self.keys, old, self.fp, force=self.force,
-                          had_file=mpath.exists(), in_gradebook=set(in_gradebook),
-                          feedback_kept=lambda s: not self.feedback or self._feedback_file(s) is not None)
+        p = manifest.plan(
+            [s.student for s in self.subs],
+            self.keys,
+            old,
+            self.fp,
+            force=self.force,
+            had_file=mpath.exists(),
+            in_gradebook=set(in_gradebook),
+            feedback_kept=lambda s: not self.feedback or self._feedback_file(s) is not None,
+        )
         self.regrade_all, self.removed = p.regrade_all, p.removed
         total = self.points.total
         self.manifest = manifest.Manifest(assignment, self.fp, dict(p.keep), [s.student for s in self.subs])
@@ -148,12 +178,14 @@ class _ClassRun:
             e = p.keep.get(sub.student)
             if e is not None:
                 if e.status == "failed":
-                    self.results[sub.student] = Result(sub.student, "failed", e.reason, 0.0, total,
-                                                       seconds=e.seconds, reused=True)
+                    self.results[sub.student] = Result(
+                        sub.student, "failed", e.reason, 0.0, total, seconds=e.seconds, reused=True
+                    )
                 else:
                     sc = in_gradebook[sub.student]
-                    self.results[sub.student] = Result(sub.student, "graded", e.reason, sc.total, total, sc.cells,
-                                                       seconds=e.seconds, reused=True)
+                    self.results[sub.student] = Result(
+                        sub.student, "graded", e.reason, sc.total, total, sc.cells, seconds=e.seconds, reused=True
+                    )
                 continue
             problem = place(course, assignment, self.notebook_name, sub, release_nb)  # fatal: nothing to grade
             if problem:
@@ -169,8 +201,10 @@ class _ClassRun:
         if self.regrade_all:
             self.say(f"{assignment}: grading all {len(self.subs)} submissions: {self.regrade_all}")
         elif n_kept:
-            self.say(f"{assignment}: {n_kept} of {len(self.subs)} submissions unchanged since their last grading "
-                     f"(kept); grading {len(todo)}")
+            self.say(
+                f"{assignment}: {n_kept} of {len(self.subs)} submissions unchanged since their last grading "
+                f"(kept); grading {len(todo)}"
+            )
         return todo
 
     def _remember(self, r: Result) -> None:
@@ -205,9 +239,16 @@ class _ClassRun:
             sized = min(os.get_terminal_size(sys.stderr.fileno())) > 0
         except (OSError, ValueError, AttributeError):
             sized = False
-        return tqdm(total=n, desc=f"grading {self.assignment}", unit="nb", file=sys.stderr,
-                    disable=not (show and n), dynamic_ncols=sized, ncols=None if sized else 100,
-                    nrows=None if sized else 20)
+        return tqdm(
+            total=n,
+            desc=f"grading {self.assignment}",
+            unit="nb",
+            file=sys.stderr,
+            disable=not (show and n),
+            dynamic_ncols=sized,
+            ncols=None if sized else 100,
+            nrows=None if sized else 20,
+        )
 
     def _grade(self, todo: list[Submission]) -> None:
         n_workers = max(1, min(self.workers or default_workers(), len(todo) or 1))
@@ -220,31 +261,44 @@ class _ClassRun:
                     bar.update(1)
             elif todo:
                 ctx = multiprocessing.get_context("spawn")
-                with ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=worker.init,
-                                         initargs=(self.course,)) as pool:
+                with ProcessPoolExecutor(
+                    n_workers, mp_context=ctx, initializer=worker.init, initargs=(self.course,)
+                ) as pool:
                     futures: dict[Future[worker.Outcome], str] = {
                         pool.submit(worker.grade_one, self.assignment, sub.student, self.feedback): sub.student
-                        for sub in todo}
+                        for sub in todo
+                    }
                     for fut in as_completed(futures):
                         try:
                             out = fut.result()
                         except Exception as exc:  # e.g. a worker process died: retried on the next run
-                            out = worker.Outcome(futures[fut], f"grader error: {type(exc).__name__}: {exc}",
-                                                 transient=True)
+                            out = worker.Outcome(
+                                futures[fut], f"grader error: {type(exc).__name__}: {exc}", transient=True
+                            )
                         self._record(out)
                         bar.update(1)
         finally:
             bar.close()
 
     def _finish(self) -> GradingRun:
-        ordered = GradingRun((self.results[s.student] for s in self.subs), regrade_all=self.regrade_all,
-                             removed=self.removed, sandboxed=self.sandbox.active, sandbox=self.sandbox.describe(),
-                             kernel=self.kernel, cell_max=self.points.tests, calls=self.calls,
-                             call_seconds=self.call_seconds)
+        ordered = GradingRun(
+            (self.results[s.student] for s in self.subs),
+            regrade_all=self.regrade_all,
+            removed=self.removed,
+            sandboxed=self.sandbox.active,
+            sandbox=self.sandbox.describe(),
+            kernel=self.kernel,
+            cell_max=self.points.tests,
+            calls=self.calls,
+            call_seconds=self.call_seconds,
+        )
         write_csv(self.out / "grades.csv", ordered, list(self.points.cells), sandboxed=self.sandbox.active)
         if self.feedback:
-            sources = {r.student: f for r in ordered if r.status == "graded"
-                       and (f := self._feedback_file(r.student)) is not None}
+            sources = {
+                r.student: f
+                for r in ordered
+                if r.status == "graded" and (f := self._feedback_file(r.student)) is not None
+            }
             copy_feedback(sources, self.out / "feedback")
         self._report(ordered)
         return ordered
@@ -256,8 +310,9 @@ class _ClassRun:
 
         t0 = time.perf_counter()
         try:
-            reportpage.write(self.course, self.assignment, run, list(self.points.cells), self.out,
-                              wall_seconds=t0 - self.t0)
+            reportpage.write(
+                self.course, self.assignment, run, list(self.points.cells), self.out, wall_seconds=t0 - self.t0
+            )
             run.report_seconds = time.perf_counter() - t0
         except Exception as exc:
             self.say(f"the class report could not be written: {type(exc).__name__}: {exc}")

@@ -70,8 +70,9 @@ def points(course: Course, assignment: str) -> Points:
         a = gb.find_assignment(assignment)
         cells = [c for nb in a.notebooks for c in nb.grade_cells]
         ordered = [c for c in cells if c.cell_type == "code"] + [c for c in cells if c.cell_type != "code"]
-        return Points({c.name: float(c.max_score) for c in ordered},
-                      frozenset(c.name for c in cells if c.cell_type == "code"))
+        return Points(
+            {c.name: float(c.max_score) for c in ordered}, frozenset(c.name for c in cells if c.cell_type == "code")
+        )
 
 
 def gradebook_name(course: Course) -> str:

@@ -56,8 +56,10 @@ class Runtime:
 @functools.lru_cache(maxsize=8)
 def runtime(python: str) -> Runtime:
     """Ask ``python`` which directories it reads from (prefix, base installation, sys.path)."""
-    code = ("import sys, os, json; print(json.dumps([sys.prefix, sys.base_prefix, sys.exec_prefix, "
-            "os.path.dirname(os.path.realpath(sys.executable))] + sys.path))")
+    code = (
+        "import sys, os, json; print(json.dumps([sys.prefix, sys.base_prefix, sys.exec_prefix, "
+        "os.path.dirname(os.path.realpath(sys.executable))] + sys.path))"
+    )
     out = subprocess.run([python, "-I", "-c", code], capture_output=True, text=True, timeout=60, check=True)
     found: list[str] = []
     for entry in json.loads(out.stdout):
@@ -87,8 +89,17 @@ def create_kernel_env(dest: Path | None = None, *, quiet: bool = True) -> Path:
                 f.write(f"{name}=={d.version}\n")
         constraints = f.name
     try:
-        cmd = [str(py), "-m", "pip", "install", "--disable-pip-version-check", "-c", constraints,
-               *(["--quiet"] if quiet else []), *pins]
+        cmd = [
+            str(py),
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "-c",
+            constraints,
+            *(["--quiet"] if quiet else []),
+            *pins,
+        ]
         subprocess.run(cmd, check=True)
     finally:
         os.unlink(constraints)
@@ -112,9 +123,12 @@ class GradingKernelManager(AsyncKernelManager):
     The sandbox (:class:`dlbgrader.sandbox.SandboxedKernelManager`) builds on this; used alone it runs
     the kernel unsandboxed (``--sandbox off``, and ``dlb check``)."""
 
-    python = Unicode("", help="The Python of the grading kernels (default: the kernel environment "
-                               "<grader's environment>/kernel, made by `dlb kernel-env`; if it does not "
-                               "exist, the grader's own Python).").tag(config=True)
+    python = Unicode(
+        "",
+        help="The Python of the grading kernels (default: the kernel environment "
+        "<grader's environment>/kernel, made by `dlb kernel-env`; if it does not "
+        "exist, the grader's own Python).",
+    ).tag(config=True)
 
     _dlb_ipc_dir: str | None = None
     #: Where the kernel's own stdout and stderr go (set by the executor per student; None: discarded).

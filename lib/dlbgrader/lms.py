@@ -53,8 +53,9 @@ def canvas_rows(assignment: str, results: list[Result]) -> list[list[str]]:
 
 def moodle_rows(assignment: str, results: list[Result]) -> list[list[str]]:
     rows = [[c.format(assignment=assignment) for c in MOODLE_COLUMNS]]
-    rows += [[r.student, _score(r), "" if r.status == "graded" else f"could not be graded: {r.reason}"]
-             for r in results]
+    rows += [
+        [r.student, _score(r), "" if r.status == "graded" else f"could not be graded: {r.reason}"] for r in results
+    ]
     return rows
 
 

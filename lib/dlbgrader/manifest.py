@@ -53,9 +53,15 @@ TRIGGERS: dict[str, str] = {
 REPORT_ONLY = ("cli.py", "report.py", "classreport.py", "reportpage.py", "charts.py", "similarity.py", "lms.py")
 
 _TRIGGER_WORDS = {
-    "assignment": "the assignment's source", "config": "nbgrader_config.py", "timeout": "the time limit",
-    "grader": "the grader's code", "checks": "the dlbasics code the tests import", "nbgrader": "nbgrader",
-    "numpy": "NumPy", "torch": "PyTorch", "kernel": "the students' kernel environment",
+    "assignment": "the assignment's source",
+    "config": "nbgrader_config.py",
+    "timeout": "the time limit",
+    "grader": "the grader's code",
+    "checks": "the dlbasics code the tests import",
+    "nbgrader": "nbgrader",
+    "numpy": "NumPy",
+    "torch": "PyTorch",
+    "kernel": "the students' kernel environment",
     "sandbox": "the sandbox state",
 }
 
@@ -79,8 +85,11 @@ def hash_tree(folder: Path, *, suffix: str = "", skip: tuple[str, ...] = ()) -> 
     if folder.is_dir():
         for path in sorted(folder.rglob(f"*{suffix}")):
             rel = path.relative_to(folder)
-            if (not path.is_file() or rel.as_posix() in skip
-                    or any(p.startswith(".") or p == "__pycache__" for p in rel.parts)):
+            if (
+                not path.is_file()
+                or rel.as_posix() in skip
+                or any(p.startswith(".") or p == "__pycache__" for p in rel.parts)
+            ):
                 continue
             h.update(rel.as_posix().encode() + b"\0")
             _hash_file(h, path)
@@ -121,8 +130,9 @@ def _imports_of(path: Path, name: str) -> set[str]:
     return found
 
 
-def grading_dependencies(sources: list[str], assignment: str = "", *,
-                         always: tuple[str, ...] = ("dlbasics", "dlbasics.checks")) -> list[Path]:
+def grading_dependencies(
+    sources: list[str], assignment: str = "", *, always: tuple[str, ...] = ("dlbasics", "dlbasics.checks")
+) -> list[Path]:
     """The files of ``dlbasics`` that code cells with these ``sources`` import, transitively, besides the
     modules ``always`` (and the assignment's table of misconceptions, which :func:`dlbasics.checks.hints`
     imports by name)."""
@@ -210,8 +220,11 @@ def changes(old: dict[str, str], new: dict[str, str], assignment: str) -> str:
     for k in new:
         if old.get(k) != new.get(k):
             new_short = str(new.get(k, "")).split(" ", 1)[-1]
-            why.append(TRIGGERS.get(k, k + " changed").format(a=assignment, old=old.get(k) or "?", new=new.get(k),
-                                                             new_short=new_short))
+            why.append(
+                TRIGGERS.get(k, k + " changed").format(
+                    a=assignment, old=old.get(k) or "?", new=new.get(k), new_short=new_short
+                )
+            )
     return "; ".join(why)
 
 
@@ -249,23 +262,32 @@ def load(path: Path, assignment: str) -> Manifest | None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if (not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION
-            or data.get("assignment") != assignment or not isinstance(data.get("students"), dict)):
+    if (
+        not isinstance(data, dict)
+        or data.get("version") != MANIFEST_VERSION
+        or data.get("assignment") != assignment
+        or not isinstance(data.get("students"), dict)
+    ):
         return None
     try:
         students = {str(k): Entry(**v) for k, v in data["students"].items()}
     except TypeError:
         return None
-    return Manifest(assignment, dict(data.get("fingerprint") or {}), students,
-                    [str(s) for s in data.get("input_students") or []])
+    return Manifest(
+        assignment, dict(data.get("fingerprint") or {}), students, [str(s) for s in data.get("input_students") or []]
+    )
 
 
 def save(path: Path, manifest: Manifest) -> None:
     """Write atomically (temporary file + rename): an interrupted run leaves the previous or the new version."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = {"version": MANIFEST_VERSION, "assignment": manifest.assignment, "fingerprint": manifest.fingerprint,
-            "input_students": manifest.input_students,
-            "students": {k: asdict(v) for k, v in manifest.students.items()}}
+    data = {
+        "version": MANIFEST_VERSION,
+        "assignment": manifest.assignment,
+        "fingerprint": manifest.fingerprint,
+        "input_students": manifest.input_students,
+        "students": {k: asdict(v) for k, v in manifest.students.items()},
+    }
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=1, sort_keys=True)
@@ -283,8 +305,10 @@ def exclusive(course: Any, assignment: str) -> Iterator[None]:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise CourseError(f"{assignment} is being graded by another dlb process in {course.root} "
-                              f"(lock {lock}); wait for it to finish") from None
+            raise CourseError(
+                f"{assignment} is being graded by another dlb process in {course.root} "
+                f"(lock {lock}); wait for it to finish"
+            ) from None
         yield
 
 
@@ -311,9 +335,17 @@ class Plan:
     removed: list[str]
 
 
-def plan(students: list[str], keys: dict[str, str], old: Manifest | None, fp: dict[str, str], *,
-         force: bool = False, had_file: bool = False, in_gradebook: set[str] | frozenset[str] = frozenset(),
-         feedback_kept: Callable[[str], bool] = lambda s: True) -> Plan:
+def plan(
+    students: list[str],
+    keys: dict[str, str],
+    old: Manifest | None,
+    fp: dict[str, str],
+    *,
+    force: bool = False,
+    had_file: bool = False,
+    in_gradebook: set[str] | frozenset[str] = frozenset(),
+    feedback_kept: Callable[[str], bool] = lambda s: True,
+) -> Plan:
     """Decide, from data alone, which students to regrade.
 
     ``keys``: each student's :func:`input_key` now; ``old``: the last manifest (None if none or

@@ -121,8 +121,10 @@ class Channel:
             except TimeoutError:
                 pass
             except (EOFError, OSError) as exc:
-                self._lose(f"the kernel died while running {what} ({type(exc).__name__}: e.g. os._exit, a crash, "
-                           f"or running out of memory)")
+                self._lose(
+                    f"the kernel died while running {what} ({type(exc).__name__}: e.g. os._exit, a crash, "
+                    f"or running out of memory)"
+                )
         # Over time: interrupt, and give the kernel a moment to stop.
         try:
             self.interrupt()
@@ -132,10 +134,14 @@ class Channel:
         try:
             wire.recv(self.sock)  # the interrupted call's reply (or a result that raced the interrupt)
         except (TimeoutError, EOFError, OSError):
-            self._lose(f"{what} did not stop when interrupted after the time limit{self.limit_text} "
-                       f"(it ignores KeyboardInterrupt, or the kernel hung)")
-        raise CallTimeout(f"{what} did not finish within the time limit{self.limit_text} and was interrupted "
-                          f"(an endless loop, or far too slow?)")
+            self._lose(
+                f"{what} did not stop when interrupted after the time limit{self.limit_text} "
+                f"(it ignores KeyboardInterrupt, or the kernel hung)"
+            )
+        raise CallTimeout(
+            f"{what} did not finish within the time limit{self.limit_text} and was interrupted "
+            f"(an endless loop, or far too slow?)"
+        )
 
     def _lose(self, why: str) -> None:
         self.lost = self.lost or why
@@ -199,12 +205,20 @@ class Channel:
         if ename == "KeyboardInterrupt":
             raise CallTimeout(f"{what} was interrupted")
         if ename == "NotImplementedError" and not message_text:
-            raise NotImplementedError(f"{what}: not implemented yet (replace `raise NotImplementedError()` with your code)")
+            raise NotImplementedError(
+                f"{what}: not implemented yet (replace `raise NotImplementedError()` with your code)"
+            )
         if ename == "ModuleNotFoundError" and "graded work runs with NumPy" in message_text:
-            raise ReferenceUsed(f"{what}: {message_text}. Graded work must be your own NumPy code; no points for this test.")
+            raise ReferenceUsed(
+                f"{what}: {message_text}. Graded work must be your own NumPy code; no points for this test."
+            )
         at = f" (at {where[-1]})" if where else ""
         cls = _exception_class(ename)
-        text = f"{what} raised {ename}: {message_text}{at}" if cls is StudentError else f"{message_text} [raised by {what}{at}]"
+        text = (
+            f"{what} raised {ename}: {message_text}{at}"
+            if cls is StudentError
+            else f"{message_text} [raised by {what}{at}]"
+        )
         raise cls(text)
 
     def describe(self, names: list[str]) -> dict[str, str]:

@@ -41,9 +41,19 @@ class GradingRun(list[Result]):
     """What :func:`dlbgrader.grade.grade_class` returns: one result per submission, in input order,
     and what the run did."""
 
-    def __init__(self, results: Iterable[Result] = (), *, cell_max: dict[str, float] | None = None,
-                 regrade_all: str = "", removed: list[str] | None = None, sandboxed: bool = False,
-                 sandbox: str = "", kernel: str = "", calls: int = 0, call_seconds: float = 0.0) -> None:
+    def __init__(
+        self,
+        results: Iterable[Result] = (),
+        *,
+        cell_max: dict[str, float] | None = None,
+        regrade_all: str = "",
+        removed: list[str] | None = None,
+        sandboxed: bool = False,
+        sandbox: str = "",
+        kernel: str = "",
+        calls: int = 0,
+        call_seconds: float = 0.0,
+    ) -> None:
         super().__init__(results)
         #: Whether student code ran in the sandbox, and how (or why not).
         self.sandboxed = sandboxed
@@ -78,16 +88,24 @@ def write_csv(path: Path, results: Iterable[Result], cell_names: list[str], *, s
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["student", "status", "reason", "score", "max_score", "awaiting_manual_grading", "sandboxed",
-                    *cell_names])
+        w.writerow(
+            ["student", "status", "reason", "score", "max_score", "awaiting_manual_grading", "sandboxed", *cell_names]
+        )
         for r in results:
             pending = [c for c in cell_names if c in r.cells and r.cells[c] is None]
-            w.writerow([
-                r.student, r.status, r.reason, f"{r.score:g}", f"{r.max_score:g}", " ".join(pending),
-                # reused rows were graded under the same sandbox state (a change regrades everyone)
-                "yes" if sandboxed else "no",
-                *["" if r.cells.get(c, 0.0) is None else f"{r.cells.get(c) or 0.0:g}" for c in cell_names],
-            ])
+            w.writerow(
+                [
+                    r.student,
+                    r.status,
+                    r.reason,
+                    f"{r.score:g}",
+                    f"{r.max_score:g}",
+                    " ".join(pending),
+                    # reused rows were graded under the same sandbox state (a change regrades everyone)
+                    "yes" if sandboxed else "no",
+                    *["" if r.cells.get(c, 0.0) is None else f"{r.cells.get(c) or 0.0:g}" for c in cell_names],
+                ]
+            )
     os.replace(tmp, path)
 
 
@@ -118,8 +136,10 @@ def summary(results: list[Result]) -> str:
     else:
         lines.append(f"regraded {len(regraded)}, reused {len(run.reused)} unchanged since their last grading")
     if run.removed:
-        lines.append(f"{len(run.removed)} student(s) of the previous run no longer in the input "
-                     f"(left out of grades.csv): {escape(', '.join(run.removed))}")
+        lines.append(
+            f"{len(run.removed)} student(s) of the previous run no longer in the input "
+            f"(left out of grades.csv): {escape(', '.join(run.removed))}"
+        )
     if run:
         mx = max((r.max_score for r in run), default=0.0)
         mean_all = sum(r.score for r in run) / len(run)
@@ -129,15 +149,18 @@ def summary(results: list[Result]) -> str:
         lines.append(line)
         if graded:
             totals = sorted(r.score for r in graded)
-            lines.append(f"scores of the graded: min {totals[0]:g}, median {statistics.median(totals):g}, "
-                         f"max {totals[-1]:g}")
+            lines.append(
+                f"scores of the graded: min {totals[0]:g}, median {statistics.median(totals):g}, max {totals[-1]:g}"
+            )
     timed = [r for r in regraded if r.status == "graded"]
     if timed:
         per = [r.seconds for r in timed]
         lines.append(f"time per graded submission: mean {sum(per) / len(per):.2f} s")
     if run.calls:
-        lines.append(f"calls into students' kernels: {run.calls}, {1000 * run.call_seconds / run.calls:.2f} ms each "
-                     f"on average (round trip and the student's code)")
+        lines.append(
+            f"calls into students' kernels: {run.calls}, {1000 * run.call_seconds / run.calls:.2f} ms each "
+            f"on average (round trip and the student's code)"
+        )
     if failed:
         lines.append("could not be graded:")
         lines.extend(f"  {escape(r.student)}: {escape(r.reason)}" for r in failed)

@@ -100,8 +100,10 @@ def script_hash() -> str:
 
 
 def csp() -> str:
-    return (f"default-src 'none'; script-src 'sha256-{script_hash()}'; style-src 'unsafe-inline'; "
-            "img-src data:; font-src data:; base-uri 'none'; form-action 'none'")
+    return (
+        f"default-src 'none'; script-src 'sha256-{script_hash()}'; style-src 'unsafe-inline'; "
+        "img-src data:; font-src data:; base-uri 'none'; form-action 'none'"
+    )
 
 
 def e(x: object) -> str:
@@ -127,19 +129,35 @@ def _chart(svg: str) -> str:
 def _scores(rep: ClassReport) -> str:
     st = rep.stats()
     graded, failed = rep.graded, rep.failed
-    out = [(f"<h2 id=\"scores\">Scores</h2><p>{len(rep.run)} submissions: <b>{len(graded)}</b> graded, "
-            f"<b>{len(failed)}</b> could not be graded. Maximum {_num(rep.max_score)} points.</p>")]
+    out = [
+        (
+            f'<h2 id="scores">Scores</h2><p>{len(rep.run)} submissions: <b>{len(graded)}</b> graded, '
+            f"<b>{len(failed)}</b> could not be graded. Maximum {_num(rep.max_score)} points.</p>"
+        )
+    ]
     if st:
-        out.append('<div class="stats">' + "".join(
-            f"<div>{label}<br><b class=\"stat\" data-stat=\"{k}\">{st[k]:.2f}</b></div>"
-            for k, label in (("mean", "mean"), ("median", "median"), ("stdev", "standard deviation"),
-                             ("min", "min"), ("max", "max"), ("mean_all", "mean, could-not-grade as 0")))
-                   + "</div>")
+        out.append(
+            '<div class="stats">'
+            + "".join(
+                f'<div>{label}<br><b class="stat" data-stat="{k}">{st[k]:.2f}</b></div>'
+                for k, label in (
+                    ("mean", "mean"),
+                    ("median", "median"),
+                    ("stdev", "standard deviation"),
+                    ("min", "min"),
+                    ("max", "max"),
+                    ("mean_all", "mean, could-not-grade as 0"),
+                )
+            )
+            + "</div>"
+        )
         out.append(_chart(charts.histogram([r.score for r in graded], rep.max_score, failed=len(failed))))
     if failed:
         rows = "".join(f"<tr><td>{e(r.student)}</td><td>{e(r.reason)}</td></tr>" for r in failed)
-        out.append(f'<h3>Could not be graded ({len(failed)})</h3><div class="scroll"><table class="wrap" '
-                   f'id="failed"><tr><th>student</th><th>why</th></tr>{rows}</table></div>')
+        out.append(
+            f'<h3>Could not be graded ({len(failed)})</h3><div class="scroll"><table class="wrap" '
+            f'id="failed"><tr><th>student</th><th>why</th></tr>{rows}</table></div>'
+        )
     return "".join(out)
 
 
@@ -147,15 +165,23 @@ def _tests(rep: ClassReport) -> str:
     tests = rep.tests
     if not tests:
         return ""
-    svg = charts.pass_rates([f"{t.component}  ({t.name})" for t in tests], [t.rate for t in tests],
-                            [t.function for t in tests], [f"{t.passed}/{t.graded}" for t in tests])
-    rows = "".join(f'<tr data-test="{e(t.name)}"><td>{e(t.function)}</td><td>{e(t.component)}</td><td>{e(t.name)}</td>'
-                   f'<td class="num">{_num(t.points)}</td><td class="num">{t.passed}/{t.graded}</td></tr>'
-                   for t in tests)
-    return (f'<h2 id="tests">Tests</h2><p class="muted small">Share of the graded students with full points on '
-            f"each test, grouped by the function it tests.</p>{_chart(svg)}<details><summary>as a table</summary>"
-            f'<div class="scroll"><table id="passrates"><tr><th>function</th><th>component</th><th>test</th>'
-            f'<th class="num">points</th><th class="num">passed</th></tr>{rows}</table></div></details>')
+    svg = charts.pass_rates(
+        [f"{t.component}  ({t.name})" for t in tests],
+        [t.rate for t in tests],
+        [t.function for t in tests],
+        [f"{t.passed}/{t.graded}" for t in tests],
+    )
+    rows = "".join(
+        f'<tr data-test="{e(t.name)}"><td>{e(t.function)}</td><td>{e(t.component)}</td><td>{e(t.name)}</td>'
+        f'<td class="num">{_num(t.points)}</td><td class="num">{t.passed}/{t.graded}</td></tr>'
+        for t in tests
+    )
+    return (
+        f'<h2 id="tests">Tests</h2><p class="muted small">Share of the graded students with full points on '
+        f"each test, grouped by the function it tests.</p>{_chart(svg)}<details><summary>as a table</summary>"
+        f'<div class="scroll"><table id="passrates"><tr><th>function</th><th>component</th><th>test</th>'
+        f'<th class="num">points</th><th class="num">passed</th></tr>{rows}</table></div></details>'
+    )
 
 
 def _cell_class(points: float | None, max_points: float | None) -> str:
@@ -183,19 +209,23 @@ def _matrix(rep: ClassReport) -> str:
         status = "" if r.status == "graded" else ' <span class="muted small">(not graded)</span>'
         if r.status != "graded":
             attrs.append('class="failed"')
-        body.append(f'<tr {" ".join(attrs)}>'
-                    f'<td class="student">{_student(rep, r.student)}{status}</td><td class="num score">{_num(r.score)}'
-                    f'</td><td class="diag">{tags}</td>{"".join(tds)}</tr>')
-    return (f'<h2 id="matrix-title">Students × tests</h2><p class="muted small">Points per test as in grades.csv '
-            f"(green: full, yellow: partial, red: none, grey: not graded or awaiting a person). A student's name "
-            f"opens their feedback.</p>"
-            f'<div class="controls"><button type="button" data-sort="student">student</button>'
-            f'<button type="button" data-sort="score" data-numeric="1">score</button>'
-            f'<label>test <select id="sort-test"><option value="">choose a test</option>{options}</select></label>'
-            f'<span id="sort-state" class="muted small">in input order</span></div>'
-            f'<div class="scroll" id="matrix-box"><table id="matrix"><thead><tr><th class="student">student</th>'
-            f'<th class="num">score</th><th>misconceptions</th>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
-            f"</table></div>")
+        body.append(
+            f"<tr {' '.join(attrs)}>"
+            f'<td class="student">{_student(rep, r.student)}{status}</td><td class="num score">{_num(r.score)}'
+            f'</td><td class="diag">{tags}</td>{"".join(tds)}</tr>'
+        )
+    return (
+        f'<h2 id="matrix-title">Students × tests</h2><p class="muted small">Points per test as in grades.csv '
+        f"(green: full, yellow: partial, red: none, grey: not graded or awaiting a person). A student's name "
+        f"opens their feedback.</p>"
+        f'<div class="controls"><button type="button" data-sort="student">student</button>'
+        f'<button type="button" data-sort="score" data-numeric="1">score</button>'
+        f'<label>test <select id="sort-test"><option value="">choose a test</option>{options}</select></label>'
+        f'<span id="sort-state" class="muted small">in input order</span></div>'
+        f'<div class="scroll" id="matrix-box"><table id="matrix"><thead><tr><th class="student">student</th>'
+        f'<th class="num">score</th><th>misconceptions</th>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
+        f"</table></div>"
+    )
 
 
 def _misconceptions(rep: ClassReport) -> str:
@@ -205,35 +235,45 @@ def _misconceptions(rep: ClassReport) -> str:
     if not ms:
         out.append("<p>No failed check named a misconception.</p>")
     else:
-        out.append('<p class="muted small">From the failed checks of the autograded notebooks: each names the '
-                   "likely misconception behind it. Counted once per student.</p>"
-                   + _chart(charts.misconception_bars([m.id for m in ms], [len(m.students) for m in ms], graded)))
+        out.append(
+            '<p class="muted small">From the failed checks of the autograded notebooks: each names the '
+            "likely misconception behind it. Counted once per student.</p>"
+            + _chart(charts.misconception_bars([m.id for m in ms], [len(m.students) for m in ms], graded))
+        )
         rows = []
         for m in ms:
             who = ", ".join(e(s) for s in m.students)
             unknown = "" if m.known else ' <span class="muted small">(not in the assignment\'s table)</span>'
-            rows.append(f'<tr data-misconception="{e(m.id)}"><td><b>{e(m.id)}</b>{unknown}</td><td>{e(m.text)}</td>'
-                        f'<td data-label="revisit">{e(m.section)}</td><td class="num" data-label="students">{len(m.students)}</td>'
-                        f'<td class="num" data-label="failed checks">{m.checks}</td>'
-                        f"<td><details><summary>{len(m.students)} students</summary>{who}</details></td></tr>")
-        out.append('<div class="scroll"><table class="wrap" id="misconception-table"><tr><th>id</th><th>in plain '
-                   'words</th><th>revisit</th><th class="num">students</th><th class="num">failed checks</th>'
-                   f'<th>who</th></tr>{"".join(rows)}</table></div>')
+            rows.append(
+                f'<tr data-misconception="{e(m.id)}"><td><b>{e(m.id)}</b>{unknown}</td><td>{e(m.text)}</td>'
+                f'<td data-label="revisit">{e(m.section)}</td><td class="num" data-label="students">{len(m.students)}</td>'
+                f'<td class="num" data-label="failed checks">{m.checks}</td>'
+                f"<td><details><summary>{len(m.students)} students</summary>{who}</details></td></tr>"
+            )
+        out.append(
+            '<div class="scroll"><table class="wrap" id="misconception-table"><tr><th>id</th><th>in plain '
+            'words</th><th>revisit</th><th class="num">students</th><th class="num">failed checks</th>'
+            f"<th>who</th></tr>{''.join(rows)}</table></div>"
+        )
     if rep.unexplained:
         n = sum(len(v) for v in rep.unexplained.values())
         who = ", ".join(f"{e(s)} ({e(', '.join(c))})" for s, c in rep.unexplained.items())
         k = len(rep.unexplained)
-        out.append(f"<details><summary>{n} failed test{'s' if n != 1 else ''} of {k} student{'s' if k != 1 else ''} "
-                   f"named no misconception "
-                   f"(e.g. an answer not written, a time limit)</summary><p class=\"small\">{who}</p></details>")
+        out.append(
+            f"<details><summary>{n} failed test{'s' if n != 1 else ''} of {k} student{'s' if k != 1 else ''} "
+            f"named no misconception "
+            f'(e.g. an answer not written, a time limit)</summary><p class="small">{who}</p></details>'
+        )
     if rep.unread:
         out.append(f'<p class="small muted">No autograded notebook found for: {e(", ".join(rep.unread))}.</p>')
     return "".join(out)
 
 
 def _code_pair(left_title: str, left: str, right_title: str, right: str) -> str:
-    return (f'<div class="sbs"><div><b>{e(left_title)}</b><pre><code>{e(left)}</code></pre></div>'
-            f"<div><b>{e(right_title)}</b><pre><code>{e(right)}</code></pre></div></div>")
+    return (
+        f'<div class="sbs"><div><b>{e(left_title)}</b><pre><code>{e(left)}</code></pre></div>'
+        f"<div><b>{e(right_title)}</b><pre><code>{e(right)}</code></pre></div></div>"
+    )
 
 
 def _per_unit(m: similarity.Match) -> str:
@@ -247,34 +287,44 @@ def _per_unit(m: similarity.Match) -> str:
 
 
 def _similarity(rep: ClassReport) -> str:
-    out = [(f'<h2 id="similarity">Similar submissions</h2><p class="muted small">Answer code (the solution cells) '
+    out = [
+        (
+            f'<h2 id="similarity">Similar submissions</h2><p class="muted small">Answer code (the solution cells) '
             f"compared after normalization (names, comments, formatting and the order of functions do not count; "
             f"the starter code is ignored): winnowed {similarity.K}-grams of tokens, as MOSS. Score: the Jaccard "
             f"index of the fingerprints (1.00 = the same code). Listed from {similarity.THRESHOLD:.2f}. A high "
-            f"score is a reason to look, not a proof.</p>")]
+            f"score is a reason to look, not a proof.</p>"
+        )
+    ]
     pairs = rep.pairs[:40]
     if pairs:
         items = []
         for m in pairs:
             a, b = rep.answers[m.a], rep.answers[m.b]
-            items.append(f'<details class="pair" data-a="{e(m.a)}" data-b="{e(m.b)}"><summary><b>{m.score:.2f}</b> '
-                         f"{e(m.a)} ↔ {e(m.b)} <span class=\"muted small\">({m.shared} shared fingerprints; "
-                         f"{_per_unit(m)})</span></summary>{_code_pair(m.a, a.source, m.b, b.source)}</details>")
-        more = f"<p class=\"small\">... and {len(rep.pairs) - len(pairs)} more pairs.</p>" if len(rep.pairs) > 40 else ""
+            items.append(
+                f'<details class="pair" data-a="{e(m.a)}" data-b="{e(m.b)}"><summary><b>{m.score:.2f}</b> '
+                f'{e(m.a)} ↔ {e(m.b)} <span class="muted small">({m.shared} shared fingerprints; '
+                f"{_per_unit(m)})</span></summary>{_code_pair(m.a, a.source, m.b, b.source)}</details>"
+            )
+        more = f'<p class="small">... and {len(rep.pairs) - len(pairs)} more pairs.</p>' if len(rep.pairs) > 40 else ""
         out.append(f"<h3>Pairs of students ({len(rep.pairs)})</h3>{''.join(items)}{more}")
     else:
         out.append("<p>No pair of students above the threshold.</p>")
     if rep.pairs_left_out:
-        out.append(f'<p class="small muted">{rep.pairs_left_out} pairs in which both answers match the reference '
-                   "source are not listed again.</p>")
+        out.append(
+            f'<p class="small muted">{rep.pairs_left_out} pairs in which both answers match the reference '
+            "source are not listed again.</p>"
+        )
     if rep.reference:
         items = []
         for m in rep.reference[:40]:
             mine = rep.answers[m.a]
             shown = "\n\n".join(u.source for n, u in mine.units.items() if n in m.per_unit)
-            items.append(f'<details class="refmatch" data-student="{e(m.a)}"><summary><b>{m.score:.2f}</b> {e(m.a)} ↔ '
-                         f"reference package <span class=\"muted small\">({_per_unit(m)})</span>"
-                         f"</summary>{_code_pair(m.a, shown, 'dlbasics (reference)', _reference_source(m, rep.reference_source))}</details>")
+            items.append(
+                f'<details class="refmatch" data-student="{e(m.a)}"><summary><b>{m.score:.2f}</b> {e(m.a)} ↔ '
+                f'reference package <span class="muted small">({_per_unit(m)})</span>'
+                f"</summary>{_code_pair(m.a, shown, 'dlbasics (reference)', _reference_source(m, rep.reference_source))}</details>"
+            )
         out.append(f"<h3>Near-identical to the reference package's source ({len(rep.reference)})</h3>{''.join(items)}")
     else:
         out.append("<p>No submission near-identical to the reference package's source.</p>")
@@ -294,37 +344,54 @@ def _run(rep: ClassReport) -> str:
     wall = f"{rep.wall_seconds:.1f} s for the run; " if rep.wall_seconds is not None else ""
     mean = f"{sum(per) / len(per):.2f} s per graded submission on average" if per else "no timing recorded"
     sandbox = run.sandbox or ("sandboxed" if run.sandboxed else "not recorded")
-    return (f'<h2 id="run">The grading run</h2><table class="wrap" id="run-facts">'
-            f"<tr><th>grading time</th><td>{wall}{mean}; {len(regraded)} graded in this run, "
-            f"{len(run) - len(regraded)} kept from an earlier one</td></tr>"
-            f'<tr><th>sandbox</th><td data-sandboxed="{"yes" if run.sandboxed else "no"}">'
-            f"<b>{'on' if run.sandboxed else 'OFF'}</b>: {e(sandbox)}</td></tr>"
-            f"<tr><th>student kernels</th><td>{e(run.kernel or 'not recorded')}</td></tr>"
-            f"<tr><th>this report</th><td>built in {rep.build_seconds:.2f} s (diagnosis and similarity) on "
-            f"{datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}</td></tr></table>")
+    return (
+        f'<h2 id="run">The grading run</h2><table class="wrap" id="run-facts">'
+        f"<tr><th>grading time</th><td>{wall}{mean}; {len(regraded)} graded in this run, "
+        f"{len(run) - len(regraded)} kept from an earlier one</td></tr>"
+        f'<tr><th>sandbox</th><td data-sandboxed="{"yes" if run.sandboxed else "no"}">'
+        f"<b>{'on' if run.sandboxed else 'OFF'}</b>: {e(sandbox)}</td></tr>"
+        f"<tr><th>student kernels</th><td>{e(run.kernel or 'not recorded')}</td></tr>"
+        f"<tr><th>this report</th><td>built in {rep.build_seconds:.2f} s (diagnosis and similarity) on "
+        f"{datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}</td></tr></table>"
+    )
 
 
 def render(rep: ClassReport) -> str:
     """The whole page."""
-    nav = " · ".join(f'<a href="#{k}">{v}</a>' for k, v in (("scores", "scores"), ("tests", "tests"),
-                                                            ("matrix-title", "students × tests"),
-                                                            ("misconceptions", "misconceptions"),
-                                                            ("similarity", "similarity"), ("run", "run")))
-    parts: Iterable[str] = (_scores(rep), _tests(rep), _matrix(rep), _misconceptions(rep), _similarity(rep),
-                            _run(rep))
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-            f'<meta http-equiv="Content-Security-Policy" content="{csp()}">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<meta name="referrer" content="no-referrer">'
-            f"<title>{e(rep.assignment)}: class report</title><style>{STYLE}</style></head><body><main>"
-            f"<h1>{e(rep.assignment)}: class report</h1><p class=\"small\">{nav} · files: "
-            f'<a href="grades.csv">grades.csv</a>, <a href="canvas.csv">canvas.csv</a>, '
-            f'<a href="moodle.csv">moodle.csv</a></p>'
-            f"{''.join(parts)}</main><script>{SORT_SCRIPT}</script></body></html>\n")
+    nav = " · ".join(
+        f'<a href="#{k}">{v}</a>'
+        for k, v in (
+            ("scores", "scores"),
+            ("tests", "tests"),
+            ("matrix-title", "students × tests"),
+            ("misconceptions", "misconceptions"),
+            ("similarity", "similarity"),
+            ("run", "run"),
+        )
+    )
+    parts: Iterable[str] = (_scores(rep), _tests(rep), _matrix(rep), _misconceptions(rep), _similarity(rep), _run(rep))
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{csp()}">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<meta name="referrer" content="no-referrer">'
+        f"<title>{e(rep.assignment)}: class report</title><style>{STYLE}</style></head><body><main>"
+        f'<h1>{e(rep.assignment)}: class report</h1><p class="small">{nav} · files: '
+        f'<a href="grades.csv">grades.csv</a>, <a href="canvas.csv">canvas.csv</a>, '
+        f'<a href="moodle.csv">moodle.csv</a></p>'
+        f"{''.join(parts)}</main><script>{SORT_SCRIPT}</script></body></html>\n"
+    )
 
 
-def write(course: Course, assignment: str, run: GradingRun, cells: list[str], out_dir: Path, *,
-          wall_seconds: float | None = None) -> Path:
+def write(
+    course: Course,
+    assignment: str,
+    run: GradingRun,
+    cells: list[str],
+    out_dir: Path,
+    *,
+    wall_seconds: float | None = None,
+) -> Path:
     """Write ``report.html``, ``canvas.csv`` and ``moodle.csv`` into ``out_dir``; return the report's path."""
     from dlbgrader import lms
 

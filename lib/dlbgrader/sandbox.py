@@ -71,8 +71,7 @@ _ENV_PASSED = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONHASHSEED", "OPENBLAS_C
 #: One BLAS thread per kernel: the workers already use every core, and each thread reserves memory.
 _ONE_THREAD = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 #: Of /etc, what the dynamic loader and fontconfig read (bound when present).
-_ETC = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/fonts", "/etc/localtime",
-        "/etc/alternatives")
+_ETC = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/fonts", "/etc/localtime", "/etc/alternatives")
 
 
 class SandboxError(CourseError):
@@ -137,15 +136,39 @@ def _dirs_for(path: Path, made: set[Path]) -> list[str]:
     return args
 
 
-def build_command(bwrap: str, scratch: Path, inner: list[str], *, readable: list[Path], limits: Limits,
-                  uid: int | None, data: list[Path] = ()) -> list[str]:  # type: ignore[assignment]
+def build_command(
+    bwrap: str,
+    scratch: Path,
+    inner: list[str],
+    *,
+    readable: list[Path],
+    limits: Limits,
+    uid: int | None,
+    data: list[Path] = (),
+) -> list[str]:  # type: ignore[assignment]
     """The command line that runs ``inner`` in the sandbox: only ``readable`` (besides /usr and the
     loader's files) is visible, read-only; ``data`` files are bound read-only into the working folder."""
     mb = 1024 * 1024
     size = str(limits.tmp_mb * mb)
-    cmd = [bwrap, "--dev", "/dev", "--proc", "/proc",
-           "--size", size, "--perms", "1777", "--tmpfs", "/tmp",
-           "--size", size, "--perms", "1777", "--tmpfs", "/dev/shm"]
+    cmd = [
+        bwrap,
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--size",
+        size,
+        "--perms",
+        "1777",
+        "--tmpfs",
+        "/tmp",
+        "--size",
+        size,
+        "--perms",
+        "1777",
+        "--tmpfs",
+        "/dev/shm",
+    ]
     cmd += _system_binds()
     made: set[Path] = {Path("/tmp"), Path("/dev"), Path("/dev/shm")}
     bound: list[Path] = []
@@ -157,19 +180,59 @@ def build_command(bwrap: str, scratch: Path, inner: list[str], *, readable: list
         bound.append(p)
         made.add(p)
     cmd += _dirs_for(scratch / "ipc", made)
-    cmd += ["--perms", "0711", "--dir", str(scratch),
-            "--bind", str(scratch / "ipc"), str(scratch / "ipc"),
-            "--size", size, "--perms", "1777", "--tmpfs", str(scratch / "work"),
-            "--size", size, "--perms", "1777", "--tmpfs", str(scratch / "home")]
+    cmd += [
+        "--perms",
+        "0711",
+        "--dir",
+        str(scratch),
+        "--bind",
+        str(scratch / "ipc"),
+        str(scratch / "ipc"),
+        "--size",
+        size,
+        "--perms",
+        "1777",
+        "--tmpfs",
+        str(scratch / "work"),
+        "--size",
+        size,
+        "--perms",
+        "1777",
+        "--tmpfs",
+        str(scratch / "home"),
+    ]
     for f in data:
         cmd += ["--ro-bind", str(f), str(scratch / "work" / f.name)]
     home = scratch / "home"
-    cmd += ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
-            "--clearenv",
-            "--setenv", "PATH", f"{Path(inner[0]).parent}:/usr/local/bin:/usr/bin:/bin",
-            "--setenv", "HOME", str(home), "--setenv", "TMPDIR", "/tmp",
-            "--setenv", "IPYTHONDIR", str(home / ".ipython"), "--setenv", "MPLCONFIGDIR", str(home / ".matplotlib"),
-            "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "MPLBACKEND", "agg"]
+    cmd += [
+        "--unshare-net",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--die-with-parent",
+        "--clearenv",
+        "--setenv",
+        "PATH",
+        f"{Path(inner[0]).parent}:/usr/local/bin:/usr/bin:/bin",
+        "--setenv",
+        "HOME",
+        str(home),
+        "--setenv",
+        "TMPDIR",
+        "/tmp",
+        "--setenv",
+        "IPYTHONDIR",
+        str(home / ".ipython"),
+        "--setenv",
+        "MPLCONFIGDIR",
+        str(home / ".matplotlib"),
+        "--setenv",
+        "PYTHONDONTWRITEBYTECODE",
+        "1",
+        "--setenv",
+        "MPLBACKEND",
+        "agg",
+    ]
     for name in _ENV_PASSED:
         if name in os.environ:
             cmd += ["--setenv", name, os.environ[name]]
@@ -177,10 +240,26 @@ def build_command(bwrap: str, scratch: Path, inner: list[str], *, readable: list
         cmd += ["--setenv", name, "1"]
     cmd += ["--chdir", str(scratch / "work")]
     if uid is not None:  # grader is root: no capabilities but the two setpriv needs to become `uid`
-        cmd += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
-                "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all"]
-    cmd += ["prlimit", f"--as={limits.memory_mb * mb}", f"--cpu={limits.cpu_seconds}:{limits.cpu_seconds + 5}",
-            f"--fsize={limits.file_mb * mb}", "--core=0"]
+        cmd += [
+            "--cap-drop",
+            "ALL",
+            "--cap-add",
+            "CAP_SETUID",
+            "--cap-add",
+            "CAP_SETGID",
+            "setpriv",
+            f"--reuid={uid}",
+            f"--regid={uid}",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ]
+    cmd += [
+        "prlimit",
+        f"--as={limits.memory_mb * mb}",
+        f"--cpu={limits.cpu_seconds}:{limits.cpu_seconds + 5}",
+        f"--fsize={limits.file_mb * mb}",
+        "--core=0",
+    ]
     if uid is not None:  # RLIMIT_NPROC counts per uid and never applies to root: only meaningful here
         cmd.append(f"--nproc={limits.max_processes}")
     return [*cmd, "--", *inner]
@@ -227,8 +306,10 @@ def probe(bwrap: str, python: str = "") -> str:
     """'' if ``bwrap`` runs ``python`` (default: this one) in the sandbox here, else why not (once per process)."""
     path = _which(bwrap)
     if path is None:
-        return (f"bubblewrap not found ({bwrap!r} is not an executable on PATH); "
-                "install it (Debian/Ubuntu: apt-get install bubblewrap)")
+        return (
+            f"bubblewrap not found ({bwrap!r} is not an executable on PATH); "
+            "install it (Debian/Ubuntu: apt-get install bubblewrap)"
+        )
     for tool in ("prlimit", "setpriv"):
         if shutil.which(tool) is None:
             return f"{tool} not found; install util-linux"
@@ -236,17 +317,25 @@ def probe(bwrap: str, python: str = "") -> str:
     uid = sandbox_uid()
     scratch = make_scratch(uid)
     try:
-        cmd = build_command(path, scratch, [python, "-c", "import numpy, ipykernel"],
-                            readable=[Path(p) for p in runtime(python).paths], limits=Limits(), uid=uid)
+        cmd = build_command(
+            path,
+            scratch,
+            [python, "-c", "import numpy, ipykernel"],
+            readable=[Path(p) for p in runtime(python).paths],
+            limits=Limits(),
+            uid=uid,
+        )
         try:
             res = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         except (OSError, subprocess.TimeoutExpired) as exc:
             return f"{path} could not run: {exc}"
         if res.returncode != 0:
             last = (res.stderr.strip().splitlines() or ["(no message)"])[-1]
-            return (f"{path} is installed but cannot start a sandbox here: {last} "
-                    "(are user namespaces disabled, e.g. kernel.unprivileged_userns_clone=0 or inside a "
-                    "container without them?)")
+            return (
+                f"{path} is installed but cannot start a sandbox here: {last} "
+                "(are user namespaces disabled, e.g. kernel.unprivileged_userns_clone=0 or inside a "
+                "container without them?)"
+            )
         return ""
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -262,9 +351,11 @@ def resolve(mode: str, bwrap: str = "bwrap", python: str = "") -> SandboxStatus:
     why = probe(bwrap, python)
     if why:
         if mode == "on":
-            raise SandboxError(f"the sandbox is required (sandbox mode 'on') but unavailable: {why}. "
-                               "Fix that, or grade with sandbox mode 'auto'/'off' on an account that "
-                               "holds nothing but the course.")
+            raise SandboxError(
+                f"the sandbox is required (sandbox mode 'on') but unavailable: {why}. "
+                "Fix that, or grade with sandbox mode 'auto'/'off' on an account that "
+                "holds nothing but the course."
+            )
         return SandboxStatus(mode, False, why)
     uid = sandbox_uid()
     who = f"as uid {FIRST_UID}+, process limit on" if uid is not None else "as the grader's uid, no process limit"
@@ -279,30 +370,42 @@ def warn_once(status: SandboxStatus) -> None:
     if status.active or status.mode == "off" or os.environ.get(_WARNED_ENV):
         return
     os.environ[_WARNED_ENV] = "1"
-    print(f"WARNING: student code will run NOT sandboxed: {status.detail}. It can read solutions/ and "
-          "the hidden tests and write the gradebook. Grade on an account that holds nothing but the "
-          "course, or make bubblewrap work (sandbox mode 'on' makes this an error).",
-          file=sys.stderr, flush=True)
+    print(
+        f"WARNING: student code will run NOT sandboxed: {status.detail}. It can read solutions/ and "
+        "the hidden tests and write the gradebook. Grade on an account that holds nothing but the "
+        "course, or make bubblewrap work (sandbox mode 'on' makes this an error).",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 class SandboxedKernelManager(GradingKernelManager):
     """A grading kernel manager whose kernel runs in a bubblewrap sandbox (see the module docstring)."""
 
     bwrap = Unicode("bwrap", help="The bubblewrap executable (a name on PATH or a path).").tag(config=True)
-    mode = Unicode("auto", help="auto, on or off; read by dlbgrader.course.Course, not by the manager.").tag(config=True)
+    mode = Unicode("auto", help="auto, on or off; read by dlbgrader.course.Course, not by the manager.").tag(
+        config=True
+    )
     memory_mb = Integer(DEFAULT_MEMORY_MB, help="Address-space limit of the kernel (MiB).").tag(config=True)
     cpu_seconds = Integer(0, help="CPU seconds for one kernel (0: 10 x the cell timeout).").tag(config=True)
     file_mb = Integer(DEFAULT_FILE_MB, help="Largest file the kernel may write (MiB).").tag(config=True)
-    tmp_mb = Integer(DEFAULT_TMP_MB, help="Size of each of the kernel's in-memory /tmp, /dev/shm, working "
-                                          "folder and home (MiB).").tag(config=True)
-    max_processes = Integer(DEFAULT_MAX_PROCESSES,
-                            help="Processes and threads of the kernel's uid (root graders only).").tag(config=True)
+    tmp_mb = Integer(
+        DEFAULT_TMP_MB, help="Size of each of the kernel's in-memory /tmp, /dev/shm, working folder and home (MiB)."
+    ).tag(config=True)
+    max_processes = Integer(
+        DEFAULT_MAX_PROCESSES, help="Processes and threads of the kernel's uid (root graders only)."
+    ).tag(config=True)
 
     _dlb_scratch: Path | None = None
 
     def _limits(self) -> Limits:
-        return Limits(memory_mb=int(self.memory_mb), cpu_seconds=int(self.cpu_seconds) or 600,
-                      file_mb=int(self.file_mb), tmp_mb=int(self.tmp_mb), max_processes=int(self.max_processes))
+        return Limits(
+            memory_mb=int(self.memory_mb),
+            cpu_seconds=int(self.cpu_seconds) or 600,
+            file_mb=int(self.file_mb),
+            tmp_mb=int(self.tmp_mb),
+            max_processes=int(self.max_processes),
+        )
 
     def ipc_dir(self) -> str:
         assert self._dlb_scratch is not None, "the sandbox's scratch folder is made when the kernel starts"
@@ -320,17 +423,26 @@ class SandboxedKernelManager(GradingKernelManager):
         cwd = kw.get("cwd")
         data = []
         if cwd and Path(cwd).is_dir():  # data shipped next to the notebook; never a notebook
-            data = sorted(p for p in Path(cwd).iterdir()
-                          if not p.name.startswith(".") and p.suffix != ".ipynb" and not p.is_symlink())
+            data = sorted(
+                p
+                for p in Path(cwd).iterdir()
+                if not p.name.startswith(".") and p.suffix != ".ipynb" and not p.is_symlink()
+            )
         kw["cwd"] = str(scratch)
         assert self.kernel_spec is not None
         self.kernel_spec.interrupt_mode = "message"  # SIGINT to the process group would stop bwrap
         cmd, kw = await super()._async_pre_start_kernel(**kw)
         if uid is not None:
             os.chown(self.connection_file, uid, uid)
-        wrapped = build_command(shutil.which(str(self.bwrap)) or str(self.bwrap), scratch, list(cmd),
-                                readable=[Path(p) for p in runtime(python).paths], limits=self._limits(),
-                                uid=uid, data=data)
+        wrapped = build_command(
+            shutil.which(str(self.bwrap)) or str(self.bwrap),
+            scratch,
+            list(cmd),
+            readable=[Path(p) for p in runtime(python).paths],
+            limits=self._limits(),
+            uid=uid,
+            data=data,
+        )
         return wrapped, kw
 
     def seal(self) -> None:

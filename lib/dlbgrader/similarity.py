@@ -125,8 +125,12 @@ class _Rename(ast.NodeTransformer):
 
 def _strip_docstring(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Module) -> None:
     body = node.body
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-            and isinstance(body[0].value.value, str):
+    if (
+        body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    ):
         node.body = body[1:] or [ast.Pass()]
 
 
@@ -213,7 +217,7 @@ def split_units(sources: Iterable[str]) -> list[tuple[str, str, str]]:
             continue
         lines = src.splitlines()
         for stmt in tree.body:
-            seg = "\n".join(lines[stmt.lineno - 1:(stmt.end_lineno or stmt.lineno)])
+            seg = "\n".join(lines[stmt.lineno - 1 : (stmt.end_lineno or stmt.lineno)])
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 name = stmt.name if stmt.name not in {u[0] for u in units} else f"{stmt.name} ({i + 1})"
                 if isinstance(stmt, ast.ClassDef):
@@ -232,7 +236,7 @@ def _with_decorators(lines: list[str], stmt: ast.stmt, seg: str) -> str:
     decos = getattr(stmt, "decorator_list", [])
     if decos:
         first = min(d.lineno for d in decos)
-        return "\n".join(lines[first - 1:(stmt.end_lineno or stmt.lineno)])
+        return "\n".join(lines[first - 1 : (stmt.end_lineno or stmt.lineno)])
     return seg
 
 
@@ -246,14 +250,15 @@ def winnow(tokens: list[str], k: int = K, w: int = WINDOW) -> frozenset[int]:
     (a unit shorter than one k-gram is one gram)."""
     if not tokens:
         return frozenset()
-    grams = [_hash(tuple(tokens[i:i + k])) for i in range(max(1, len(tokens) - k + 1))]
+    grams = [_hash(tuple(tokens[i : i + k])) for i in range(max(1, len(tokens) - k + 1))]
     if len(grams) <= w:
         return frozenset({min(grams)})
-    return frozenset(min(grams[i:i + w]) for i in range(len(grams) - w + 1))
+    return frozenset(min(grams[i : i + w]) for i in range(len(grams) - w + 1))
 
 
-def answer(owner: str, sources: Iterable[str], *, boilerplate: frozenset[int] = frozenset(),
-           k: int = K, w: int = WINDOW) -> Answer:
+def answer(
+    owner: str, sources: Iterable[str], *, boilerplate: frozenset[int] = frozenset(), k: int = K, w: int = WINDOW
+) -> Answer:
     """The fingerprinted units of ``owner``'s answer code (``sources``: the solution cells' code)."""
     a = Answer(owner)
     for name, src, norm in split_units(sources):
@@ -290,13 +295,17 @@ class Match:
 
 def compare(x: Answer, y: Answer) -> Match:
     fx, fy = x.fingerprints, y.fingerprints
-    per = {n: jaccard(u.fingerprints, y.units[n].fingerprints) for n, u in x.units.items()
-           if n in y.units and (u.fingerprints or y.units[n].fingerprints)}
+    per = {
+        n: jaccard(u.fingerprints, y.units[n].fingerprints)
+        for n, u in x.units.items()
+        if n in y.units and (u.fingerprints or y.units[n].fingerprints)
+    }
     return Match(x.owner, y.owner, jaccard(fx, fy), per, len(fx & fy), (len(fx), len(fy)))
 
 
-def similar_pairs(answers: list[Answer], *, threshold: float = THRESHOLD,
-                  min_fingerprints: int = MIN_FINGERPRINTS) -> list[Match]:
+def similar_pairs(
+    answers: list[Answer], *, threshold: float = THRESHOLD, min_fingerprints: int = MIN_FINGERPRINTS
+) -> list[Match]:
     """Every pair of answers at or above ``threshold``, most similar first (answers too short are skipped).
     Every pair is compared (set intersections: about 0.3 s for 300 students); a pair whose sizes alone
     rule the threshold out (the Jaccard index is at most the smaller size over the larger) is skipped."""
@@ -313,8 +322,9 @@ def similar_pairs(answers: list[Answer], *, threshold: float = THRESHOLD,
     return sorted(out, key=lambda m: (-m.score, m.a, m.b))
 
 
-def reference_answer(names: Iterable[str], package_dir: Path, *, boilerplate: frozenset[int] = frozenset(),
-                     owner: str = "reference") -> Answer:
+def reference_answer(
+    names: Iterable[str], package_dir: Path, *, boilerplate: frozenset[int] = frozenset(), owner: str = "reference"
+) -> Answer:
     """The reference package's own functions of these ``names`` (searched in every module under
     ``package_dir``; the check helpers excluded), as one answer."""
     wanted = set(names)
@@ -329,14 +339,18 @@ def reference_answer(names: Iterable[str], package_dir: Path, *, boilerplate: fr
             continue
         lines = text.splitlines()
         for stmt in tree.body:
-            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name in wanted \
-                    and stmt.name not in found:
-                found[stmt.name] = "\n".join(lines[stmt.lineno - 1:(stmt.end_lineno or stmt.lineno)])
+            if (
+                isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and stmt.name in wanted
+                and stmt.name not in found
+            ):
+                found[stmt.name] = "\n".join(lines[stmt.lineno - 1 : (stmt.end_lineno or stmt.lineno)])
     return answer(owner, [found[n] for n in sorted(found)], boilerplate=boilerplate)
 
 
-def reference_matches(answers: list[Answer], ref: Answer, *, threshold: float = THRESHOLD,
-                      min_fingerprints: int = MIN_FINGERPRINTS) -> list[Match]:
+def reference_matches(
+    answers: list[Answer], ref: Answer, *, threshold: float = THRESHOLD, min_fingerprints: int = MIN_FINGERPRINTS
+) -> list[Match]:
     """Answers near-identical to the reference ``ref`` (:func:`reference_answer`), compared on the functions
     the reference has."""
     out = []

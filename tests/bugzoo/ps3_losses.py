@@ -63,7 +63,7 @@ BUGS: list[Bug] = [
         new="    shifted = logits - np.max(logits)\n",
         loses=_tests("softmax", "edge"),
         why="shifting every row by the largest logit of the whole array leaves a row of -1000 beside a row of 1000 "
-            "with exp(-2000) = 0 everywhere: 0 / 0",
+        "with exp(-2000) = 0 everywhere: 0 / 0",
         misconception="max_shift",
     ),
     Bug(
@@ -120,7 +120,7 @@ BUGS: list[Bug] = [
         new="    loss = float(-np.sum(np.eye(log_probs.shape[1])[targets] * log_probs) / n)\n",
         loses=_tests("nll", "edge"),
         why="sum of one-hot times log-probabilities: right unless a wrong class has log-probability -inf, "
-            "where 0 * -inf = nan",
+        "where 0 * -inf = nan",
         misconception="nll_other_classes",
     ),
     Bug(
@@ -130,7 +130,7 @@ BUGS: list[Bug] = [
         new="    loss = float(-np.sum(targets * log_probs) / n)\n",
         loses=_tests("nll", *ALL),
         why="the formula -sum_c t_c log p_c with the class indices used as if they were one-hot rows: wrong for "
-            "one example, a broadcasting error for a batch",
+        "one example, a broadcasting error for a batch",
         misconception="nll_definition",
     ),
     Bug(
@@ -144,7 +144,7 @@ BUGS: list[Bug] = [
 """,
         loses=_tests("cross_entropy", "forward", "edge", "torch"),
         why="the seed's 'PyTorch applies it to all the logits': -log a for the true class plus -log(1 - a) for "
-            "every wrong class is the BCE over one-hot targets, not F.cross_entropy (the gradient is right)",
+        "every wrong class is the BCE over one-hot targets, not F.cross_entropy (the gradient is right)",
         misconception="ce_definition",
     ),
     Bug(
@@ -230,7 +230,7 @@ ALTERNATIVES: list[Bug] = [
     dlogits = np.exp(logits - lse)""",
         loses=frozenset(),
         why="the chapter's LSE(z) - z_y, without forming the shifted log-probabilities (less accurate in float32 "
-            "by a few rounding steps of the largest logit, which the tolerance allows)",
+        "by a few rounding steps of the largest logit, which the tolerance allows)",
     ),
     Bug(
         name="log_softmax_minus_logsumexp",

@@ -315,7 +315,7 @@ def adam_step(w, dw, state=None, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weigh
 def _adam_step_with_a_dict(w, dw, state=None, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):''',
         loses=frozenset(),
         why="a NamedTuple of the student's own (a handle when grading) and torch's arithmetic: lerp, step size, "
-            "denominator",
+        "denominator",
     ),
     Bug(
         name="adamw_through_adam_step",

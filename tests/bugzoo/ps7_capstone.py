@@ -47,7 +47,7 @@ BUGS: list[Bug] = [
         new="        order = np.arange(n)\n",
         loses=ACCURACY,
         why="the images come grouped by class: without a new random order every epoch, every mini-batch holds "
-            "one class and the network ends pulled towards the last classes (0.67 on split 0)",
+        "one class and the network ends pulled towards the last classes (0.67 on split 0)",
         misconception="shuffle",
     ),
     Bug(
@@ -57,8 +57,8 @@ BUGS: list[Bug] = [
         new="        scores, _ = forward((x_new - mean) / std, training=True)",
         loses=PREDICT,
         why="predict in training mode: dropout draws new masks at every call and batch normalization uses the "
-            "statistics of the images asked about, so labels change between calls and a single image gets "
-            "an arbitrary one",
+        "statistics of the images asked about, so labels change between calls and a single image gets "
+        "an arbitrary one",
         misconception="evaluation_mode",
     ),
     Bug(
@@ -96,7 +96,7 @@ BUGS: list[Bug] = [
         scores, _ = forward((x_new - x_new.mean(axis=0)) / spread, training=False)""",
         loses=PREDICT,
         why="predict standardizes with the statistics of the images it is given: right on 450 images at once, "
-            "but a single image becomes all zeros",
+        "but a single image becomes all zeros",
         misconception="evaluation_mode",
     ),
     Bug(
@@ -112,7 +112,7 @@ BUGS: list[Bug] = [
         name="uses_pytorch",
         cell="train_classifier",
         old=_BODY_START,
-        new='''    import torch
+        new="""    import torch
 
     torch.manual_seed(int(rng.integers(2**31)))
     mean = torch.tensor(x_train.mean(axis=0))
@@ -134,7 +134,8 @@ BUGS: list[Bug] = [
             return net((torch.tensor(x_new) - mean) / std).argmax(dim=1).numpy()
 
     return predict
-''' + _BODY_START,
+"""
+        + _BODY_START,
         loses=EVERYTHING,
         why="the network trained in PyTorch: grading runs NumPy only, so the import fails and the work earns nothing",
         misconception="uses_reference",
@@ -143,7 +144,7 @@ BUGS: list[Bug] = [
         name="uses_dlbasics",
         cell="train_classifier",
         old=_BODY_START,
-        new='''    from dlbasics.losses import cross_entropy_loss
+        new="""    from dlbasics.losses import cross_entropy_loss
     from dlbasics.nn import BatchNorm1d, Dropout, Linear, ReLU, Sequential
     from dlbasics.optim import Optimizer, adam_step
     from dlbasics.training import iterate_minibatches
@@ -163,7 +164,8 @@ BUGS: list[Bug] = [
         return model.forward(params, buffers, (x_new - mean) / std, training=False)[0].argmax(axis=1)
 
     return predict
-''' + _BODY_START,
+"""
+        + _BODY_START,
         loses=EVERYTHING,
         why="the network built from the course's reference package, which grading does not offer",
         misconception="uses_reference",
@@ -171,11 +173,11 @@ BUGS: list[Bug] = [
 ]
 
 
-
 def _reference_body() -> str:
     """The reference answer's body, from its first line to ``return predict`` (what an alternative replaces)."""
-    nb = nbformat.read(str(Path(__file__).resolve().parents[2] / "solutions" / "ps7_capstone" / "ps7_capstone.ipynb"),
-                       as_version=4)
+    nb = nbformat.read(
+        str(Path(__file__).resolve().parents[2] / "solutions" / "ps7_capstone" / "ps7_capstone.ipynb"), as_version=4
+    )
     source = next(c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "train_classifier")
     start = source.index(_BODY_START)
     end = source.index("    return predict\n", start) + len("    return predict")
@@ -187,7 +189,7 @@ ALTERNATIVES: list[Bug] = [
         name="plain_mlp_sgd_momentum",
         cell="train_classifier",
         old=_reference_body(),
-        new='''    mu = x_train.mean(axis=0)
+        new="""    mu = x_train.mean(axis=0)
     sigma = x_train.std(axis=0)
     sigma = np.where(sigma > 0, sigma, 1.0)
     inputs = (x_train - mu) / sigma
@@ -217,16 +219,16 @@ ALTERNATIVES: list[Bug] = [
     def predict(x_new):
         return np.argmax(scores_of((x_new - mu) / sigma)[1], axis=1)
 
-    return predict''',
+    return predict""",
         loses=frozenset(),
         why="no batch normalization and no dropout: ReLU, SGD with momentum and an L2 penalty, one-hot targets "
-            "from np.eye, mini-batches from np.array_split, the network's arrays updated in place",
+        "from np.eye, mini-batches from np.array_split, the network's arrays updated in place",
     ),
     Bug(
         name="tanh_float32_chunked_predict",
         cell="train_classifier",
         old=_reference_body(),
-        new='''    x_mean = np.mean(x_train, axis=0)
+        new="""    x_mean = np.mean(x_train, axis=0)
     x_scale = np.std(x_train, axis=0)
     x_scale[x_scale == 0] = 1.0
     data = ((x_train - x_mean) / x_scale).astype(np.float32)
@@ -266,9 +268,9 @@ ALTERNATIVES: list[Bug] = [
             out.append(np.argmax(np.tanh(part @ w1 + b1) @ w2 + b2, axis=1))
         return np.concatenate(out).astype(np.int64)
 
-    return predict''',
+    return predict""",
         loses=frozenset(),
         why="tanh instead of ReLU, training in float32, the order drawn with rng.shuffle, Adam written from its "
-            "moving averages, and predict working through the images 100 at a time",
+        "moving averages, and predict working through the images 100 at a time",
     ),
 ]

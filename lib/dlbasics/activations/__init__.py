@@ -8,7 +8,11 @@ The functions are split over four modules by family, and all are importable
 from here: ``from dlbasics.activations import relu_forward``.
 """
 
-from dlbasics.activations.maxout import MaxoutCache, maxout_backward, maxout_forward
+from dlbasics.activations.maxout import (
+    MaxoutCache,
+    maxout_backward,
+    maxout_forward,
+)
 from dlbasics.activations.rectified import (
     EluCache,
     LeakyReluCache,

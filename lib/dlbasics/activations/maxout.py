@@ -57,10 +57,14 @@ def maxout_forward(
             f"expected x (N, D), w (D, M, K), b (M, K); got {x.shape}, {w.shape}, {b.shape}"
         )
     if w.shape[0] != x.shape[1] or w.shape[1:] != b.shape:
-        raise ValueError(f"shape mismatch: x {x.shape}, w {w.shape}, b {b.shape}")
+        raise ValueError(
+            f"shape mismatch: x {x.shape}, w {w.shape}, b {b.shape}"
+        )
     z = np.einsum("nd,dmk->nmk", x, w) + b
     idx = np.argmax(z, axis=-1)
-    out = np.take_along_axis(z, idx[..., None], axis=-1)[..., 0].astype(x.dtype, copy=False)
+    out = np.take_along_axis(z, idx[..., None], axis=-1)[..., 0].astype(
+        x.dtype, copy=False
+    )
     return out, MaxoutCache(x=x, w=w, argmax=idx)
 
 

@@ -151,10 +151,14 @@ def leaky_relu_backward(dout: FloatArray, cache: LeakyReluCache) -> FloatArray:
     -------
     dx : ndarray, same shape and dtype as ``dout``
     """
-    return np.where(cache.x > 0, dout, dout * cache.negative_slope).astype(dout.dtype, copy=False)
+    return np.where(cache.x > 0, dout, dout * cache.negative_slope).astype(
+        dout.dtype, copy=False
+    )
 
 
-def elu_forward(x: FloatArray, alpha: float = 1.0) -> tuple[FloatArray, EluCache]:
+def elu_forward(
+    x: FloatArray, alpha: float = 1.0
+) -> tuple[FloatArray, EluCache]:
     r"""Exponential linear unit, element-wise.
 
     .. math::
@@ -212,7 +216,9 @@ def elu_backward(dout: FloatArray, cache: EluCache) -> FloatArray:
 def _alpha_view(alpha: FloatArray, x: FloatArray) -> FloatArray:
     """Reshape PReLU's ``alpha`` so it broadcasts along axis 1 (the feature axis) of ``x``."""
     if alpha.ndim != 1:
-        raise ValueError(f"alpha must be 1-D of shape (1,) or (D,), got shape {alpha.shape}")
+        raise ValueError(
+            f"alpha must be 1-D of shape (1,) or (D,), got shape {alpha.shape}"
+        )
     if alpha.shape[0] == 1:
         return alpha.reshape((1,) * x.ndim)
     if x.ndim < 2 or x.shape[1] != alpha.shape[0]:
@@ -223,7 +229,9 @@ def _alpha_view(alpha: FloatArray, x: FloatArray) -> FloatArray:
     return alpha.reshape((1, -1) + (1,) * (x.ndim - 2))
 
 
-def prelu_forward(x: FloatArray, alpha: FloatArray) -> tuple[FloatArray, PreluCache]:
+def prelu_forward(
+    x: FloatArray, alpha: FloatArray
+) -> tuple[FloatArray, PreluCache]:
     r"""Parametric ReLU: Leaky ReLU whose slope :math:`\alpha` is learned.
 
     .. math::
@@ -253,7 +261,9 @@ def prelu_forward(x: FloatArray, alpha: FloatArray) -> tuple[FloatArray, PreluCa
     return out, PreluCache(x=x, alpha=alpha)
 
 
-def prelu_backward(dout: FloatArray, cache: PreluCache) -> tuple[FloatArray, FloatArray]:
+def prelu_backward(
+    dout: FloatArray, cache: PreluCache
+) -> tuple[FloatArray, FloatArray]:
     r"""Gradients of PReLU with respect to its input and its slope(s).
 
     .. math::

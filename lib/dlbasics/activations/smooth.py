@@ -58,10 +58,16 @@ def gelu_forward(
     if approximate == "none":
         out = 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
     elif approximate == "tanh":
-        out = 0.5 * x * (1.0 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3)))
+        out = (
+            0.5 * x * (1.0 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3)))
+        )
     else:
-        raise ValueError(f"Invalid approximate value: {approximate!r} (use 'none' or 'tanh')")
-    return np.asarray(out, dtype=x.dtype), GeluCache(x=x, approximate=approximate)
+        raise ValueError(
+            f"Invalid approximate value: {approximate!r} (use 'none' or 'tanh')"
+        )
+    return np.asarray(out, dtype=x.dtype), GeluCache(
+        x=x, approximate=approximate
+    )
 
 
 def gelu_backward(dout: FloatArray, cache: GeluCache) -> FloatArray:

@@ -23,9 +23,23 @@ import numpy as np
 from dlbasics.checks.hints import USES_REFERENCE, Hint
 from dlbasics.gradcheck import numerical_gradient_array, rel_error
 
-__all__ = ["CheckFailed", "HintLike", "ReferenceUsed", "assert_close", "assert_dtype", "assert_entrywise_close",
-           "assert_finite", "assert_shape", "assert_unchanged", "call_student", "check_gradient", "diagnose", "fail",
-           "no_warnings", "rel_error"]
+__all__ = [
+    "CheckFailed",
+    "HintLike",
+    "ReferenceUsed",
+    "assert_close",
+    "assert_dtype",
+    "assert_entrywise_close",
+    "assert_finite",
+    "assert_shape",
+    "assert_unchanged",
+    "call_student",
+    "check_gradient",
+    "diagnose",
+    "fail",
+    "no_warnings",
+    "rel_error",
+]
 
 T = TypeVar("T")
 #: What a check accepts as its hint: a misconception from the assignment's table, plain text, or nothing.
@@ -55,8 +69,12 @@ def call_student(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     try:
         return fn(*args, **kwargs)
     except AssertionError as exc:
-        if type(exc).__name__ == "ReferenceUsed" and not isinstance(exc, CheckFailed):
-            raise ReferenceUsed(str(exc) + _hint(USES_REFERENCE), USES_REFERENCE.id) from None
+        if type(exc).__name__ == "ReferenceUsed" and not isinstance(
+            exc, CheckFailed
+        ):
+            raise ReferenceUsed(
+                str(exc) + _hint(USES_REFERENCE), USES_REFERENCE.id
+            ) from None
         raise
 
 
@@ -70,7 +88,9 @@ def _hint(hint: HintLike) -> str:
 
 def fail(message: str, hint: HintLike = None) -> CheckFailed:
     """The exception for a failed check (raise it): the message, the hint, the misconception's id."""
-    return CheckFailed(message + _hint(hint), hint.id if isinstance(hint, Hint) else None)
+    return CheckFailed(
+        message + _hint(hint), hint.id if isinstance(hint, Hint) else None
+    )
 
 
 @contextmanager
@@ -85,23 +105,41 @@ def diagnose(hint: HintLike, *, name: str = "your function") -> Iterator[None]:
     except (AssertionError, NotImplementedError):
         raise
     except Exception as exc:
-        raise fail(f"{name} raised {type(exc).__name__}: {exc}", hint) from None
+        raise fail(
+            f"{name} raised {type(exc).__name__}: {exc}", hint
+        ) from None
 
 
-def assert_shape(actual: Any, shape: tuple[int, ...], *, name: str = "output", hint: HintLike = None) -> None:
+def assert_shape(
+    actual: Any,
+    shape: tuple[int, ...],
+    *,
+    name: str = "output",
+    hint: HintLike = None,
+) -> None:
     """Assert ``actual`` is an ndarray of the given shape."""
     if not isinstance(actual, np.ndarray):
-        raise fail(f"{name}: expected a numpy array, got {type(actual).__name__}", hint)
+        raise fail(
+            f"{name}: expected a numpy array, got {type(actual).__name__}",
+            hint,
+        )
     if actual.shape != tuple(shape):
-        raise fail(f"{name}: expected shape {tuple(shape)}, got {actual.shape}", hint)
+        raise fail(
+            f"{name}: expected shape {tuple(shape)}, got {actual.shape}", hint
+        )
 
 
-def assert_dtype(actual: Any, dtype: Any, *, name: str = "output", hint: HintLike = None) -> None:
+def assert_dtype(
+    actual: Any, dtype: Any, *, name: str = "output", hint: HintLike = None
+) -> None:
     """Assert ``actual`` has exactly ``dtype`` (float32 must stay float32)."""
     got = getattr(actual, "dtype", type(actual).__name__)
     if got != np.dtype(dtype):
-        raise fail(f"{name}: expected dtype {np.dtype(dtype)}, got {got} (the output must keep the input's "
-                   f"dtype: float32 in, float32 out)", hint)
+        raise fail(
+            f"{name}: expected dtype {np.dtype(dtype)}, got {got} (the output must keep the input's "
+            f"dtype: float32 in, float32 out)",
+            hint,
+        )
 
 
 def assert_close(
@@ -118,7 +156,9 @@ def assert_close(
     ``max|a - b| / max(max|a|, max|b|)``.
     """
     if actual is None:
-        raise fail(f"{name}: got None (did the function return its result?)", hint)
+        raise fail(
+            f"{name}: got None (did the function return its result?)", hint
+        )
     a = np.asarray(actual)
     e = np.asarray(expected)
     if a.shape != e.shape:
@@ -127,11 +167,21 @@ def assert_close(
         raise fail(f"{name}: expected numbers, got dtype {a.dtype}", hint)
     err = rel_error(a, e)
     if not err <= rtol:
-        flat = np.argmax(np.abs(np.nan_to_num(a.astype(np.float64) - e.astype(np.float64), nan=np.inf)))
+        flat = np.argmax(
+            np.abs(
+                np.nan_to_num(
+                    a.astype(np.float64) - e.astype(np.float64), nan=np.inf
+                )
+            )
+        )
         idx = np.unravel_index(flat, a.shape) if a.ndim else ()
-        where = (f" (largest difference at index {tuple(int(i) for i in idx)}: "
-                 f"got {float(a[idx]):.10g}, expected {float(e[idx]):.10g})")
-        raise fail(f"{name}: relative error {err:.3g} exceeds {rtol:g}{where}", hint)
+        where = (
+            f" (largest difference at index {tuple(int(i) for i in idx)}: "
+            f"got {float(a[idx]):.10g}, expected {float(e[idx]):.10g})"
+        )
+        raise fail(
+            f"{name}: relative error {err:.3g} exceeds {rtol:g}{where}", hint
+        )
 
 
 def assert_entrywise_close(
@@ -150,7 +200,9 @@ def assert_entrywise_close(
     the dtype (below its smallest normal number, say) come out as 0. NaN or inf where a finite value
     is expected fails."""
     if actual is None:
-        raise fail(f"{name}: got None (did the function return its result?)", hint)
+        raise fail(
+            f"{name}: got None (did the function return its result?)", hint
+        )
     a = np.asarray(actual)
     e = np.asarray(expected)
     if a.shape != e.shape:
@@ -160,16 +212,29 @@ def assert_entrywise_close(
     a64, e64 = a.astype(np.float64), e.astype(np.float64)
     with np.errstate(all="ignore"):
         excess = np.abs(a64 - e64) - (rtol * np.abs(e64) + atol)
-    excess = np.where(a64 == e64, -1.0, np.nan_to_num(excess, nan=np.inf))  # equal infinities are fine
+    excess = np.where(
+        a64 == e64, -1.0, np.nan_to_num(excess, nan=np.inf)
+    )  # equal infinities are fine
     if a.size and excess.max() > 0:
-        idx = np.unravel_index(int(np.argmax(excess)), a.shape) if a.ndim else ()
+        idx = (
+            np.unravel_index(int(np.argmax(excess)), a.shape) if a.ndim else ()
+        )
         got, want = float(a64[idx]), float(e64[idx])
         err = abs(got - want) / abs(want) if want else float("inf")
-        raise fail(f"{name}: entry {tuple(int(i) for i in idx)} is {got:.10g}, expected {want:.10g} "
-                   f"(relative error {err:.3g} exceeds {rtol:g} for that entry)", hint)
+        raise fail(
+            f"{name}: entry {tuple(int(i) for i in idx)} is {got:.10g}, expected {want:.10g} "
+            f"(relative error {err:.3g} exceeds {rtol:g} for that entry)",
+            hint,
+        )
 
 
-def assert_finite(actual: Any, *, name: str = "output", hint: HintLike = None, where: Any = None) -> None:
+def assert_finite(
+    actual: Any,
+    *,
+    name: str = "output",
+    hint: HintLike = None,
+    where: Any = None,
+) -> None:
     """Assert every entry of ``actual`` (or every entry where the boolean mask ``where`` is True) is finite."""
     a = np.asarray(actual)
     if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
@@ -179,29 +244,44 @@ def assert_finite(actual: Any, *, name: str = "output", hint: HintLike = None, w
         bad &= np.asarray(where, dtype=bool)
     if bad.any():
         idx = np.unravel_index(int(np.argmax(bad)), a.shape) if a.ndim else ()
-        raise fail(f"{name}: entry {tuple(int(i) for i in idx)} is {float(a[idx])} ({int(bad.sum())} of {a.size} "
-                   f"entries are inf or nan), where the right value is a finite number", hint)
+        raise fail(
+            f"{name}: entry {tuple(int(i) for i in idx)} is {float(a[idx])} ({int(bad.sum())} of {a.size} "
+            f"entries are inf or nan), where the right value is a finite number",
+            hint,
+        )
 
 
-def assert_unchanged(before: Any, after: Any, *, name: str = "input", hint: HintLike = None) -> None:
+def assert_unchanged(
+    before: Any, after: Any, *, name: str = "input", hint: HintLike = None
+) -> None:
     """Assert an input array is still, bit for bit, the copy taken before the call (so 0.0 must not
     become -0.0, and a value must not come back one rounding step off)."""
     b, a = np.asarray(before), np.asarray(after)
     if b.shape != a.shape or b.dtype != a.dtype or b.tobytes() != a.tobytes():
         if np.array_equal(b, a, equal_nan=True):
-            raise fail(f"{name} was not left bit for bit as it was (the values compare equal, but e.g. 0.0 became "
-                       f"-0.0, or the dtype changed from {b.dtype} to {a.dtype})", hint)
-        raise fail(f"{name} was modified by your function: it must leave its inputs as they were and "
-                   f"return new arrays", hint)
+            raise fail(
+                f"{name} was not left bit for bit as it was (the values compare equal, but e.g. 0.0 became "
+                f"-0.0, or the dtype changed from {b.dtype} to {a.dtype})",
+                hint,
+            )
+        raise fail(
+            f"{name} was modified by your function: it must leave its inputs as they were and "
+            f"return new arrays",
+            hint,
+        )
 
 
 @contextmanager
-def no_warnings(*, name: str = "your function", hint: HintLike = None) -> Iterator[None]:
+def no_warnings(
+    *, name: str = "your function", hint: HintLike = None
+) -> Iterator[None]:
     """Fail if the body emits a numerical warning (``RuntimeWarning: overflow encountered in exp``, invalid
     value, division by zero). Other warnings a student's code chooses to emit are not failures."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with np.errstate(over="warn", divide="warn", invalid="warn", under="ignore"):
+        with np.errstate(
+            over="warn", divide="warn", invalid="warn", under="ignore"
+        ):
             yield
     numerical = [w for w in caught if issubclass(w.category, RuntimeWarning)]
     if numerical:
@@ -222,5 +302,16 @@ def check_gradient(
 ) -> None:
     """Compare an analytic gradient with central differences of ``sum(f(x) * dout)`` (float64)."""
     x64 = np.array(x, dtype=np.float64)
-    num = numerical_gradient_array(lambda z: np.asarray(f(z), dtype=np.float64), x64, np.asarray(dout, dtype=np.float64), h)
-    assert_close(analytic, num, rtol=tol, name=f"{name} (vs. numerical gradient)", hint=hint)
+    num = numerical_gradient_array(
+        lambda z: np.asarray(f(z), dtype=np.float64),
+        x64,
+        np.asarray(dout, dtype=np.float64),
+        h,
+    )
+    assert_close(
+        analytic,
+        num,
+        rtol=tol,
+        name=f"{name} (vs. numerical gradient)",
+        hint=hint,
+    )

@@ -57,7 +57,10 @@ from dlbasics.checks.hints import Hint
 
 FLOATS: tuple[type[np.floating[Any]], ...] = (np.float64, np.float32)
 #: Relative error allowed between a student's result in this dtype and the float64 reference.
-TOLERANCE: dict[Any, float] = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-5}
+TOLERANCE: dict[Any, float] = {
+    np.dtype(np.float64): 1e-10,
+    np.dtype(np.float32): 1e-5,
+}
 #: Relative error allowed between an analytic gradient and central differences (float64, h = 1e-5).
 GRADIENT_TOLERANCE = 1e-7
 
@@ -66,17 +69,27 @@ def tolerance(dtype: Any) -> float:
     return TOLERANCE[np.dtype(dtype)]
 
 
-def random_shape(rng: np.random.Generator, ndim: tuple[int, int] = (1, 3), size: tuple[int, int] = (1, 6)) -> tuple[int, ...]:
+def random_shape(
+    rng: np.random.Generator,
+    ndim: tuple[int, int] = (1, 3),
+    size: tuple[int, int] = (1, 6),
+) -> tuple[int, ...]:
     """A random shape with ``ndim[0]..ndim[1]`` axes of length ``size[0]..size[1]`` (inclusive)."""
     n = int(rng.integers(ndim[0], ndim[1] + 1))
     return tuple(int(s) for s in rng.integers(size[0], size[1] + 1, size=n))
 
 
-def away_from_zero(rng: np.random.Generator, shape: tuple[int, ...], low: float = 0.05,
-                   high: float = 3.0) -> np.ndarray[Any, Any]:
+def away_from_zero(
+    rng: np.random.Generator,
+    shape: tuple[int, ...],
+    low: float = 0.05,
+    high: float = 3.0,
+) -> np.ndarray[Any, Any]:
     """Values with ``low <= |v| <= high`` and random signs: away from a kink at 0, where central
     differences are meaningless."""
-    out: np.ndarray[Any, Any] = rng.uniform(low, high, shape) * rng.choice([-1.0, 1.0], shape)
+    out: np.ndarray[Any, Any] = rng.uniform(low, high, shape) * rng.choice(
+        [-1.0, 1.0], shape
+    )
     return out
 
 
@@ -104,11 +117,21 @@ class Case:
         """This case with its float arrays (or only ``names``) in ``dtype``."""
         out = {}
         for k, v in self.values.items():
-            if (not names or k in names) and isinstance(v, np.ndarray) and v.dtype.kind == "f":
+            if (
+                (not names or k in names)
+                and isinstance(v, np.ndarray)
+                and v.dtype.kind == "f"
+            ):
                 v = v.astype(dtype)
             out[k] = v
-        return Case(out, f"{self.label}, {np.dtype(dtype).name}" if self.label else np.dtype(dtype).name,
-                    self.seed, self.meta)
+        return Case(
+            out,
+            f"{self.label}, {np.dtype(dtype).name}"
+            if self.label
+            else np.dtype(dtype).name,
+            self.seed,
+            self.meta,
+        )
 
     def __str__(self) -> str:
         return self.label
@@ -127,22 +150,55 @@ def _describe(values: dict[str, Any]) -> str:
 
 
 #: The inputs of the contract's edge for element-wise functions: magnitudes up to 1000, tiny values and an exact 0.
-EXTREME_VALUES: tuple[float, ...] = (-1000.0, -750.0, -100.0, -30.0, -1.0, -1e-3, -1e-8, 0.0,
-                                     1e-8, 1e-3, 1.0, 30.0, 100.0, 750.0, 1000.0)
+EXTREME_VALUES: tuple[float, ...] = (
+    -1000.0,
+    -750.0,
+    -100.0,
+    -30.0,
+    -1.0,
+    -1e-3,
+    -1e-8,
+    0.0,
+    1e-8,
+    1e-3,
+    1.0,
+    30.0,
+    100.0,
+    750.0,
+    1000.0,
+)
 
 
 def extremes() -> list[Case]:
     """One case: ``x`` holds :data:`EXTREME_VALUES` (float64) and ``dout`` an upstream gradient of the same size."""
     x = np.array(EXTREME_VALUES)
-    return table([{"label": "x from -1000 to 1000, tiny values and 0", "x": x, "dout": np.linspace(0.5, 1.5, x.size)}])
+    return table(
+        [
+            {
+                "label": "x from -1000 to 1000, tiny values and 0",
+                "x": x,
+                "dout": np.linspace(0.5, 1.5, x.size),
+            }
+        ]
+    )
 
 
-def cases(seeds: Iterable[int], make: Callable[[np.random.Generator], dict[str, Any]]) -> list[Case]:
+def cases(
+    seeds: Iterable[int], make: Callable[[np.random.Generator], dict[str, Any]]
+) -> list[Case]:
     """One case per seed: ``make(np.random.default_rng(seed))`` gives the named inputs."""
     out = []
     for seed in seeds:
         values = make(np.random.default_rng(seed))
-        out.append(Case(values, f"seed {seed}, {_describe(values)}" if _describe(values) else f"seed {seed}", seed))
+        out.append(
+            Case(
+                values,
+                f"seed {seed}, {_describe(values)}"
+                if _describe(values)
+                else f"seed {seed}",
+                seed,
+            )
+        )
     return out
 
 
@@ -160,20 +216,40 @@ def _pick(result: Any, output: int | None) -> Any:
 
 
 def _float64(a: Any) -> Any:
-    return a.astype(np.float64) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else _copy(a)
+    return (
+        a.astype(np.float64)
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f"
+        else _copy(a)
+    )
 
 
 def _first_float_dtype(args: Iterable[Any]) -> Any:
-    return next((a.dtype for a in args if isinstance(a, np.ndarray) and a.dtype.kind == "f"), np.dtype(np.float64))
+    return next(
+        (
+            a.dtype
+            for a in args
+            if isinstance(a, np.ndarray) and a.dtype.kind == "f"
+        ),
+        np.dtype(np.float64),
+    )
 
 
 def _label(fn: Callable[..., Any]) -> str:
     return f"{getattr(fn, '__name__', 'your function')}()"
 
 
-def check_forward(student: Callable[..., Any], reference: Callable[..., Any], args: Sequence[Any], *,
-                  name: str, hint: HintLike, output: int | None = 0, kwargs: dict[str, Any] | None = None,
-                  rtol: float | None = None, dtype: Any = None) -> Any:
+def check_forward(
+    student: Callable[..., Any],
+    reference: Callable[..., Any],
+    args: Sequence[Any],
+    *,
+    name: str,
+    hint: HintLike,
+    output: int | None = 0,
+    kwargs: dict[str, Any] | None = None,
+    rtol: float | None = None,
+    dtype: Any = None,
+) -> Any:
     """``student(*args)`` (on copies) has the shape of ``reference(*args)`` (computed in float64) and
     equals it within the dtype's tolerance; returns the student's whole result.
 
@@ -183,11 +259,19 @@ def check_forward(student: Callable[..., Any], reference: Callable[..., Any], ar
     with diagnose(hint, name=_label(student)):
         got = call_student(student, *[_copy(a) for a in args], **kwargs)
         actual = _pick(got, output)
-    expected = np.asarray(_pick(reference(*[_float64(a) for a in args], **kwargs), output))
+    expected = np.asarray(
+        _pick(reference(*[_float64(a) for a in args], **kwargs), output)
+    )
     if dtype is None:
         dtype = _first_float_dtype(args)
     assert_shape(actual, expected.shape, name=name, hint=hint)
-    assert_close(actual, expected, rtol=tolerance(dtype) if rtol is None else rtol, name=name, hint=hint)
+    assert_close(
+        actual,
+        expected,
+        rtol=tolerance(dtype) if rtol is None else rtol,
+        name=name,
+        hint=hint,
+    )
     return got
 
 
@@ -199,29 +283,57 @@ def _per_gradient(hint: GradientHints, n: int) -> list[HintLike]:
     return list(hint)
 
 
-def _unpack(result: Any, extra: Sequence[str], name: str, hint: HintLike) -> tuple[Any, Any, tuple[Any, ...]]:
+def _unpack(
+    result: Any, extra: Sequence[str], name: str, hint: HintLike
+) -> tuple[Any, Any, tuple[Any, ...]]:
     """A forward pass's ``(out, cache, *extra)`` as ``(out, cache, extras)``."""
     n = 2 + len(extra)
     if not isinstance(result, (tuple, list)) or len(result) != n:
-        got = f"{len(result)} results" if isinstance(result, (tuple, list)) else type(result).__name__
-        raise fail(f"{name}: expected the forward pass to return {n} results ({', '.join(['out', 'cache', *extra])}), "
-                   f"got {got}", hint)
+        got = (
+            f"{len(result)} results"
+            if isinstance(result, (tuple, list))
+            else type(result).__name__
+        )
+        raise fail(
+            f"{name}: expected the forward pass to return {n} results ({', '.join(['out', 'cache', *extra])}), "
+            f"got {got}",
+            hint,
+        )
     return result[0], result[1], tuple(result[2:])
 
 
-def _as_tuple(grads: Any, n: int, names: Sequence[str], name: str, hint: HintLike) -> tuple[Any, ...]:
+def _as_tuple(
+    grads: Any, n: int, names: Sequence[str], name: str, hint: HintLike
+) -> tuple[Any, ...]:
     if n == 1 and not isinstance(grads, tuple):
         grads = (grads,)
     if not isinstance(grads, tuple) or len(grads) != n:
-        got = f"a tuple of {len(grads)}" if isinstance(grads, tuple) else type(grads).__name__
-        raise fail(f"{name}: expected {n} gradient(s) ({', '.join(names)}), got {got}", hint)
+        got = (
+            f"a tuple of {len(grads)}"
+            if isinstance(grads, tuple)
+            else type(grads).__name__
+        )
+        raise fail(
+            f"{name}: expected {n} gradient(s) ({', '.join(names)}), got {got}",
+            hint,
+        )
     return grads
 
 
-def check_backward(forward: Callable[..., Any], backward: Callable[..., Any], args: Sequence[Any], dout: Any, *,
-                   wrt: Sequence[int], names: Sequence[str], name: str, hint: GradientHints,
-                   kwargs: dict[str, Any] | None = None, tol: float = GRADIENT_TOLERANCE,
-                   extra: Sequence[str] = ()) -> Any:
+def check_backward(
+    forward: Callable[..., Any],
+    backward: Callable[..., Any],
+    args: Sequence[Any],
+    dout: Any,
+    *,
+    wrt: Sequence[int],
+    names: Sequence[str],
+    name: str,
+    hint: GradientHints,
+    kwargs: dict[str, Any] | None = None,
+    tol: float = GRADIENT_TOLERANCE,
+    extra: Sequence[str] = (),
+) -> Any:
     """The student's ``backward(dout, cache)`` against central differences of ``sum(forward(*args)[0] * dout)``
     with respect to each argument in ``wrt`` (float64); returns the student's gradients.
 
@@ -233,23 +345,55 @@ def check_backward(forward: Callable[..., Any], backward: Callable[..., Any], ar
     kwargs = dict(kwargs or {})
     hints_ = _per_gradient(hint, len(wrt))
     with diagnose(hints_[0], name=_label(forward)):
-        _, cache, _ = _unpack(call_student(forward, *[_copy(a) for a in args], **kwargs), extra, name, hints_[0])
+        _, cache, _ = _unpack(
+            call_student(forward, *[_copy(a) for a in args], **kwargs),
+            extra,
+            name,
+            hints_[0],
+        )
     with diagnose(hints_[0], name=_label(backward)):
-        grads = _as_tuple(call_student(backward, _copy(dout), cache), len(wrt), names, name, hints_[0])
+        grads = _as_tuple(
+            call_student(backward, _copy(dout), cache),
+            len(wrt),
+            names,
+            name,
+            hints_[0],
+        )
     for k, (pos, label) in enumerate(zip(wrt, names)):
+
         def f(z: Any, pos: int = pos) -> Any:
             a = [_copy(v) for v in args]
             a[pos] = z.copy()
             return call_student(forward, *a, **kwargs)[0]
 
-        assert_shape(grads[k], np.shape(args[pos]), name=f"{label}, {name}", hint=hints_[k])
+        assert_shape(
+            grads[k],
+            np.shape(args[pos]),
+            name=f"{label}, {name}",
+            hint=hints_[k],
+        )
         with diagnose(hints_[k], name=_label(forward)):
-            check_gradient(f, args[pos], grads[k], dout, tol=tol, name=f"{label}, {name}", hint=hints_[k])
+            check_gradient(
+                f,
+                args[pos],
+                grads[k],
+                dout,
+                tol=tol,
+                name=f"{label}, {name}",
+                hint=hints_[k],
+            )
     return grads if len(wrt) > 1 else grads[0]
 
 
-def check_unchanged(student: Callable[..., Any], args: Sequence[Any], *, names: Sequence[str], name: str,
-                    hint: HintLike, kwargs: dict[str, Any] | None = None) -> Any:
+def check_unchanged(
+    student: Callable[..., Any],
+    args: Sequence[Any],
+    *,
+    names: Sequence[str],
+    name: str,
+    hint: HintLike,
+    kwargs: dict[str, Any] | None = None,
+) -> Any:
     """Call ``student`` on the original arrays (not copies) and check that none of them changed, bit for bit."""
     before = [_copy(a) for a in args]
     result = call_student(student, *args, **dict(kwargs or {}))
@@ -258,12 +402,16 @@ def check_unchanged(student: Callable[..., Any], args: Sequence[Any], *, names: 
     return result
 
 
-def _assert_same_bits(before: Any, after: Any, *, name: str, hint: HintLike) -> None:
+def _assert_same_bits(
+    before: Any, after: Any, *, name: str, hint: HintLike
+) -> None:
     if isinstance(after, np.ndarray):
         assert_unchanged(before, after, name=name, hint=hint)
 
 
-def check_dtypes(arrays: dict[str, Any], dtype: Any, *, name: str, hint: HintLike) -> None:
+def check_dtypes(
+    arrays: dict[str, Any], dtype: Any, *, name: str, hint: HintLike
+) -> None:
     """Every named array has exactly ``dtype``."""
     for label, arr in arrays.items():
         assert_dtype(arr, dtype, name=f"{label} ({name})", hint=hint)
@@ -299,12 +447,20 @@ class Diagnosis:
     entrywise: bool = False
 
 
-def reference_pass(forward: Callable[..., Any], backward: Callable[..., Any], args: Sequence[Any], dout: Any, *,
-                   kwargs: dict[str, Any] | None = None) -> tuple[Any, ...]:
+def reference_pass(
+    forward: Callable[..., Any],
+    backward: Callable[..., Any],
+    args: Sequence[Any],
+    dout: Any,
+    *,
+    kwargs: dict[str, Any] | None = None,
+) -> tuple[Any, ...]:
     """A reference's forward output and gradients, computed in float64 (for :func:`check_pass`):
     ``(out, gradients)``, or ``(out, gradients, extras)`` for a forward pass that returns
     ``(out, cache, *extras)``."""
-    out, cache, *extras = forward(*[_float64(a) for a in args], **dict(kwargs or {}))
+    out, cache, *extras = forward(
+        *[_float64(a) for a in args], **dict(kwargs or {})
+    )
     grads = backward(_float64(dout), cache)
     grads = grads if isinstance(grads, tuple) else (grads,)
     return (out, grads, tuple(extras)) if extras else (out, grads)
@@ -312,12 +468,25 @@ def reference_pass(forward: Callable[..., Any], backward: Callable[..., Any], ar
 
 def _masked(a: Any, mask: Any) -> Any:
     arr = np.asarray(a)
-    return arr[mask] if mask is not None and arr.shape == np.shape(mask) else arr
+    return (
+        arr[mask] if mask is not None and arr.shape == np.shape(mask) else arr
+    )
 
 
-def check_pass(forward: Callable[..., Any], backward: Callable[..., Any] | None, args: Mapping[str, Any], dout: Any,
-               expected: tuple[Any, ...], *, grads: Sequence[str], name: str, diagnosis: Diagnosis,
-               kwargs: dict[str, Any] | None = None, kinks: Any = None, extra: Sequence[str] = ()) -> tuple[Any, ...]:
+def check_pass(
+    forward: Callable[..., Any],
+    backward: Callable[..., Any] | None,
+    args: Mapping[str, Any],
+    dout: Any,
+    expected: tuple[Any, ...],
+    *,
+    grads: Sequence[str],
+    name: str,
+    diagnosis: Diagnosis,
+    kwargs: dict[str, Any] | None = None,
+    kinks: Any = None,
+    extra: Sequence[str] = (),
+) -> tuple[Any, ...]:
     """Run the student's ``forward(*args)`` and ``backward(dout, cache)`` once and check the results,
     in the order :class:`Diagnosis` gives; return ``(out, gradients)``.
 
@@ -344,42 +513,96 @@ def check_pass(forward: Callable[..., Any], backward: Callable[..., Any] | None,
     before = [_copy(a) for a in inputs]
     dtype = _first_float_dtype(inputs)
     tol = tolerance(dtype)
-    grad_hints = _per_gradient(diagnosis.gradients, len(grads)) if backward is not None else []
+    grad_hints = (
+        _per_gradient(diagnosis.gradients, len(grads))
+        if backward is not None
+        else []
+    )
     extra_hints = _per_gradient(diagnosis.extra, len(extra))
     first_grad_hint = next((h for h in grad_hints if h is not None), None)
-    forward_hint = diagnosis.values if diagnosis.values is not None else first_grad_hint
-    backward_hint = first_grad_hint if first_grad_hint is not None else diagnosis.values
-    labels = _label(forward) if backward is None else f"{_label(forward)} / {_label(backward)}"
-    watch = (no_warnings(name=f"{labels}, {name}", hint=diagnosis.warns)
-             if diagnosis.warns is not None else contextlib.nullcontext())
+    forward_hint = (
+        diagnosis.values if diagnosis.values is not None else first_grad_hint
+    )
+    backward_hint = (
+        first_grad_hint if first_grad_hint is not None else diagnosis.values
+    )
+    labels = (
+        _label(forward)
+        if backward is None
+        else f"{_label(forward)} / {_label(backward)}"
+    )
+    watch = (
+        no_warnings(name=f"{labels}, {name}", hint=diagnosis.warns)
+        if diagnosis.warns is not None
+        else contextlib.nullcontext()
+    )
     with watch:
         with diagnose(forward_hint, name=_label(forward)):
-            out, cache, extras = _unpack(call_student(forward, *inputs[:len(args)], **kwargs), extra, name,
-                                         forward_hint)
+            out, cache, extras = _unpack(
+                call_student(forward, *inputs[: len(args)], **kwargs),
+                extra,
+                name,
+                forward_hint,
+            )
         got: tuple[Any, ...] = ()
         if backward is not None:
             with diagnose(backward_hint, name=_label(backward)):
-                got = _as_tuple(call_student(backward, dout, cache), len(grads), grads, name, backward_hint)
+                got = _as_tuple(
+                    call_student(backward, dout, cache),
+                    len(grads),
+                    grads,
+                    name,
+                    backward_hint,
+                )
     if diagnosis.modifies is not None:
         for label, b, a in zip(names, before, inputs):
-            _assert_same_bits(b, a, name=f"{label} ({name})", hint=diagnosis.modifies)
+            _assert_same_bits(
+                b, a, name=f"{label} ({name})", hint=diagnosis.modifies
+            )
     results = {"out": out, **dict(zip(extra, extras)), **dict(zip(grads, got))}
     if diagnosis.dtype is not None:
         check_dtypes(results, dtype, name=name, hint=diagnosis.dtype)
     exp_out, exp_grads = expected[0], list(expected[1])
-    exp_extras = list(expected[2]) if len(expected) > 2 else [None] * len(extra)
+    exp_extras = (
+        list(expected[2]) if len(expected) > 2 else [None] * len(extra)
+    )
     if diagnosis.finite is not None:
-        for (label, value), exp in zip(results.items(), [exp_out, *exp_extras, *exp_grads]):
-            finite = None if exp is None else np.isfinite(np.asarray(exp, dtype=np.float64))
-            assert_finite(value, name=f"{label} ({name})", hint=diagnosis.finite, where=finite)
+        for (label, value), exp in zip(
+            results.items(), [exp_out, *exp_extras, *exp_grads]
+        ):
+            finite = (
+                None
+                if exp is None
+                else np.isfinite(np.asarray(exp, dtype=np.float64))
+            )
+            assert_finite(
+                value,
+                name=f"{label} ({name})",
+                hint=diagnosis.finite,
+                where=finite,
+            )
     if diagnosis.values is not None and exp_out is not None:
         exp_out = np.asarray(exp_out)
-        assert_shape(out, exp_out.shape, name=f"out ({name})", hint=diagnosis.values)
+        assert_shape(
+            out, exp_out.shape, name=f"out ({name})", hint=diagnosis.values
+        )
         if diagnosis.entrywise:
-            assert_entrywise_close(out, exp_out, rtol=tol, atol=float(np.finfo(dtype).tiny), name=f"out ({name})",
-                                   hint=diagnosis.values)
+            assert_entrywise_close(
+                out,
+                exp_out,
+                rtol=tol,
+                atol=float(np.finfo(dtype).tiny),
+                name=f"out ({name})",
+                hint=diagnosis.values,
+            )
         else:
-            assert_close(out, exp_out, rtol=tol, name=f"out ({name})", hint=diagnosis.values)
+            assert_close(
+                out,
+                exp_out,
+                rtol=tol,
+                name=f"out ({name})",
+                hint=diagnosis.values,
+            )
     for label, value, exp, hint in zip(extra, extras, exp_extras, extra_hints):
         if hint is None or exp is None:
             continue
@@ -387,17 +610,34 @@ def check_pass(forward: Callable[..., Any], backward: Callable[..., Any] | None,
         assert_shape(value, exp.shape, name=f"{label} ({name})", hint=hint)
         assert_close(value, exp, rtol=tol, name=f"{label} ({name})", hint=hint)
     mask = None if kinks is None else ~np.asarray(kinks, dtype=bool)
-    for k, (label, value, exp, hint) in enumerate(zip(grads, got, exp_grads, grad_hints)):
+    for k, (label, value, exp, hint) in enumerate(
+        zip(grads, got, exp_grads, grad_hints)
+    ):
         if hint is None or exp is None:
             continue
         exp = np.asarray(exp)
         assert_shape(value, exp.shape, name=f"{label} ({name})", hint=hint)
         where = mask if k == 0 else None
-        assert_close(_masked(value, where), _masked(exp, where), rtol=tol,
-                     name=f"{label} ({name}{', away from the kinks' if where is not None else ''})", hint=hint)
-    if kinks is not None and diagnosis.kink is not None and exp_grads and exp_grads[0] is not None:
+        assert_close(
+            _masked(value, where),
+            _masked(exp, where),
+            rtol=tol,
+            name=f"{label} ({name}{', away from the kinks' if where is not None else ''})",
+            hint=hint,
+        )
+    if (
+        kinks is not None
+        and diagnosis.kink is not None
+        and exp_grads
+        and exp_grads[0] is not None
+    ):
         at = np.asarray(kinks, dtype=bool)
         if at.any():
-            assert_close(_masked(got[0], at), _masked(exp_grads[0], at), rtol=tol,
-                         name=f"{grads[0]} at the kinks ({name})", hint=diagnosis.kink)
+            assert_close(
+                _masked(got[0], at),
+                _masked(exp_grads[0], at),
+                rtol=tol,
+                name=f"{grads[0]} at the kinks ({name})",
+                hint=diagnosis.kink,
+            )
     return (out, got, extras) if extra else (out, got)

@@ -52,18 +52,26 @@ COMMON: dict[str, Hint] = {USES_REFERENCE.id: USES_REFERENCE}
 class Hints:
     """An assignment's misconceptions, by id: ``H.sigmoid_overflow`` or ``H["sigmoid_overflow"]``."""
 
-    def __init__(self, assignment: str, table: dict[str, tuple[str, str]]) -> None:
+    def __init__(
+        self, assignment: str, table: dict[str, tuple[str, str]]
+    ) -> None:
         self.assignment = assignment
-        self._hints = {k: Hint(k, text, section) for k, (text, section) in table.items()}
+        self._hints = {
+            k: Hint(k, text, section) for k, (text, section) in table.items()
+        }
         clash = set(self._hints) & set(COMMON)
         if clash:
-            raise ValueError(f"{assignment}: {sorted(clash)} are common misconceptions; do not redefine them")
+            raise ValueError(
+                f"{assignment}: {sorted(clash)} are common misconceptions; do not redefine them"
+            )
 
     def __getitem__(self, key: str) -> Hint:
         try:
             return self._hints.get(key) or COMMON[key]
         except KeyError:
-            raise KeyError(f"{self.assignment} has no misconception {key!r}") from None
+            raise KeyError(
+                f"{self.assignment} has no misconception {key!r}"
+            ) from None
 
     def __contains__(self, key: object) -> bool:
         return key in self._hints or key in COMMON
@@ -86,5 +94,7 @@ class Hints:
 @cache
 def hints(assignment: str) -> Hints:
     """The misconceptions of ``assignment`` (from ``dlbasics.checks.misconceptions.<assignment>``)."""
-    mod = importlib.import_module(f"dlbasics.checks.misconceptions.{assignment}")
+    mod = importlib.import_module(
+        f"dlbasics.checks.misconceptions.{assignment}"
+    )
     return Hints(assignment, dict(mod.MISCONCEPTIONS))

@@ -24,8 +24,16 @@ from dlbasics.checks.asserts import HintLike, assert_close, assert_shape, fail
 __all__ = ["assert_mapping_close"]
 
 
-def assert_mapping_close(actual: Any, expected: Mapping[str, Any], *, rtol: float, name: str, hint: HintLike = None,
-                         keys_hint: HintLike = None, where: Mapping[str, Any] | None = None) -> None:
+def assert_mapping_close(
+    actual: Any,
+    expected: Mapping[str, Any],
+    *,
+    rtol: float,
+    name: str,
+    hint: HintLike = None,
+    keys_hint: HintLike = None,
+    where: Mapping[str, Any] | None = None,
+) -> None:
     """Assert ``actual`` is a ``dict`` with exactly the keys of ``expected`` in the same order (else fail with
     ``keys_hint``, default ``hint``), each value an array of the expected shape (``keys_hint``) and within a
     norm-wise relative error of ``rtol`` of the expected value (``hint``; see :func:`assert_close`), over the
@@ -33,11 +41,22 @@ def assert_mapping_close(actual: Any, expected: Mapping[str, Any], *, rtol: floa
     structure = hint if keys_hint is None else keys_hint
     keys = list(expected)
     if not isinstance(actual, dict):
-        raise fail(f"{name}: expected a dict with the keys {keys}, got {type(actual).__name__}", structure)
+        raise fail(
+            f"{name}: expected a dict with the keys {keys}, got {type(actual).__name__}",
+            structure,
+        )
     if list(actual) != keys:
-        raise fail(f"{name}: expected the keys {keys}, in this order, got {list(actual)}", structure)
+        raise fail(
+            f"{name}: expected the keys {keys}, in this order, got {list(actual)}",
+            structure,
+        )
     for key in keys:
-        assert_shape(actual[key], np.shape(expected[key]), name=f"{name}[{key!r}]", hint=structure)
+        assert_shape(
+            actual[key],
+            np.shape(expected[key]),
+            name=f"{name}[{key!r}]",
+            hint=structure,
+        )
         a, e = np.asarray(actual[key]), np.asarray(expected[key])
         if where is not None:
             mask = np.asarray(where[key], dtype=bool)

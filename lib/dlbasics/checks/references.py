@@ -48,8 +48,19 @@ class _Uncacheable(Exception):
 def _code_digest(h: Any, code: types.CodeType) -> None:
     """What a code object does, without where it was defined (file name and line numbers vary)."""
     h.update(code.co_code)
-    h.update(repr((code.co_names, code.co_varnames, code.co_freevars, code.co_cellvars,
-                   code.co_argcount, code.co_kwonlyargcount, code.co_flags)).encode())
+    h.update(
+        repr(
+            (
+                code.co_names,
+                code.co_varnames,
+                code.co_freevars,
+                code.co_cellvars,
+                code.co_argcount,
+                code.co_kwonlyargcount,
+                code.co_flags,
+            )
+        ).encode()
+    )
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
             _code_digest(h, const)
@@ -64,7 +75,9 @@ def _value_digest(h: Any, value: Any) -> None:
             raise _Uncacheable
         h.update(f"nd:{value.dtype.str}:{value.shape}:".encode())
         h.update(np.ascontiguousarray(value).tobytes())
-    elif isinstance(value, (np.generic, bool, int, float, complex, str, type(None))):
+    elif isinstance(
+        value, (np.generic, bool, int, float, complex, str, type(None))
+    ):
         h.update(f"{type(value).__name__}:{value!r}".encode())
     elif isinstance(value, (tuple, list)):
         h.update(f"{type(value).__name__}[{len(value)}](".encode())
@@ -84,13 +97,25 @@ def _value_digest(h: Any, value: Any) -> None:
         raise _Uncacheable
 
 
-def key(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+def key(
+    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> str | None:
     """The key of ``fn(*args, **kwargs)``, or None if an argument (or a captured variable) cannot be keyed."""
-    h = hashlib.sha256(f"{sys.version_info[:2]}:{getattr(fn, '__name__', '?')}:".encode())
+    h = hashlib.sha256(
+        f"{sys.version_info[:2]}:{getattr(fn, '__name__', '?')}:".encode()
+    )
     try:
         _code_digest(h, fn.__code__)
-        _value_digest(h, (fn.__defaults__, fn.__kwdefaults__,
-                          tuple(c.cell_contents for c in (fn.__closure__ or ())), args, kwargs))
+        _value_digest(
+            h,
+            (
+                fn.__defaults__,
+                fn.__kwdefaults__,
+                tuple(c.cell_contents for c in (fn.__closure__ or ())),
+                args,
+                kwargs,
+            ),
+        )
     except (_Uncacheable, AttributeError, ValueError):
         return None
     return h.hexdigest()

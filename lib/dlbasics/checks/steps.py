@@ -50,7 +50,13 @@ from dlbasics.checks.asserts import (
 )
 from dlbasics.checks.cases import tolerance
 
-__all__ = ["Gradients", "StepDiagnosis", "check_steps", "is_plain", "reference_steps"]
+__all__ = [
+    "Gradients",
+    "StepDiagnosis",
+    "check_steps",
+    "is_plain",
+    "reference_steps",
+]
 
 #: The gradients of a run: an array of shape ``(steps, *w.shape)``, or ``grad(w, t)`` at the current iterate.
 Gradients = np.ndarray | Callable[[np.ndarray, int], Any]
@@ -89,7 +95,11 @@ def _same(a: Any, b: Any) -> bool:
     if type(a) is not type(b):
         return False
     if type(a) is np.ndarray:
-        return bool(a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes())
+        return bool(
+            a.dtype == b.dtype
+            and a.shape == b.shape
+            and a.tobytes() == b.tobytes()
+        )
     if type(a) is tuple or type(a) is list:
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
     if type(a) is dict:
@@ -123,7 +133,14 @@ class StepDiagnosis:
     finite: HintLike = None
 
     def first(self) -> HintLike:
-        for hint in (self.values, self.finite, self.dtype, self.modifies, self.modifies_state, self.warns):
+        for hint in (
+            self.values,
+            self.finite,
+            self.dtype,
+            self.modifies,
+            self.modifies_state,
+            self.warns,
+        ):
             if hint is not None:
                 return hint
         return None
@@ -132,7 +149,9 @@ class StepDiagnosis:
 def _count(grads: Gradients, steps: int | None) -> int:
     if callable(grads):
         if steps is None:
-            raise ValueError("steps is needed when the gradients are a function grad(w, t)")
+            raise ValueError(
+                "steps is needed when the gradients are a function grad(w, t)"
+            )
         return int(steps)
     n = len(grads)
     if steps is not None and steps != n:
@@ -140,17 +159,28 @@ def _count(grads: Gradients, steps: int | None) -> int:
     return n
 
 
-def _gradient(grads: Gradients, w: np.ndarray, t: int, dtype: Any) -> np.ndarray:
+def _gradient(
+    grads: Gradients, w: np.ndarray, t: int, dtype: Any
+) -> np.ndarray:
     g = grads(w.copy(), t) if callable(grads) else grads[t]
     return np.array(g, dtype=dtype)  # a fresh array in the dtype of w
 
 
-def _hyper(kwargs: Mapping[str, Any], lrs: Sequence[float] | None, t: int) -> dict[str, Any]:
+def _hyper(
+    kwargs: Mapping[str, Any], lrs: Sequence[float] | None, t: int
+) -> dict[str, Any]:
     return dict(kwargs) if lrs is None else {**kwargs, "lr": lrs[t]}
 
 
-def reference_steps(step: Callable[..., Any], w0: np.ndarray, grads: Gradients, *, steps: int | None = None,
-                    kwargs: Mapping[str, Any] | None = None, lrs: Sequence[float] | None = None) -> np.ndarray:
+def reference_steps(
+    step: Callable[..., Any],
+    w0: np.ndarray,
+    grads: Gradients,
+    *,
+    steps: int | None = None,
+    kwargs: Mapping[str, Any] | None = None,
+    lrs: Sequence[float] | None = None,
+) -> np.ndarray:
     """A reference's trajectory from ``state=None``, computed in float64: an array of shape
     ``(steps + 1, *w0.shape)`` whose row 0 is ``w0`` and row ``t`` the iterate after ``t`` steps."""
     kwargs = dict(kwargs or {})
@@ -159,7 +189,12 @@ def reference_steps(step: Callable[..., Any], w0: np.ndarray, grads: Gradients, 
     out = [w.copy()]
     state: Any = None
     for t in range(n):
-        w, state = step(w.copy(), _gradient(grads, w, t, np.float64), state, **_hyper(kwargs, lrs, t))
+        w, state = step(
+            w.copy(),
+            _gradient(grads, w, t, np.float64),
+            state,
+            **_hyper(kwargs, lrs, t),
+        )
         w = np.array(w, dtype=np.float64)
         out.append(w.copy())
     return np.stack(out)
@@ -168,7 +203,11 @@ def reference_steps(step: Callable[..., Any], w0: np.ndarray, grads: Gradients, 
 def _pair(result: Any, name: str, hint: HintLike) -> tuple[Any, Any]:
     if isinstance(result, (tuple, list)) and len(result) == 2:
         return result[0], result[1]
-    got = f"a {type(result).__name__} of length {len(result)}" if isinstance(result, (tuple, list)) else type(result).__name__
+    got = (
+        f"a {type(result).__name__} of length {len(result)}"
+        if isinstance(result, (tuple, list))
+        else type(result).__name__
+    )
     raise fail(f"{name}: expected a pair (new_w, new_state), got {got}", hint)
 
 
@@ -177,12 +216,25 @@ def _label(fn: Callable[..., Any]) -> str:
 
 
 def _modified(before: np.ndarray, after: np.ndarray) -> bool:
-    return bool(before.dtype != after.dtype or before.shape != after.shape or before.tobytes() != after.tobytes())
+    return bool(
+        before.dtype != after.dtype
+        or before.shape != after.shape
+        or before.tobytes() != after.tobytes()
+    )
 
 
-def check_steps(student: Callable[..., Any], w0: np.ndarray, grads: Gradients, expected: Any, *, name: str,
-                diagnosis: StepDiagnosis, steps: int | None = None, kwargs: Mapping[str, Any] | None = None,
-                lrs: Sequence[float] | None = None) -> np.ndarray:
+def check_steps(
+    student: Callable[..., Any],
+    w0: np.ndarray,
+    grads: Gradients,
+    expected: Any,
+    *,
+    name: str,
+    diagnosis: StepDiagnosis,
+    steps: int | None = None,
+    kwargs: Mapping[str, Any] | None = None,
+    lrs: Sequence[float] | None = None,
+) -> np.ndarray:
     """Run the student's ``step(w, dw, state, **kwargs)`` from ``state=None`` for every gradient and check
     the run in the order :class:`StepDiagnosis` gives; return the trajectory (``steps + 1`` rows, row 0 is
     ``w0``).
@@ -200,29 +252,60 @@ def check_steps(student: Callable[..., Any], w0: np.ndarray, grads: Gradients, e
     tol = tolerance(dtype)
     label = _label(student)
     call_hint = diagnosis.first()
-    watch = (no_warnings(name=f"{label}, {name}", hint=diagnosis.warns)
-             if diagnosis.warns is not None else contextlib.nullcontext())
+    watch = (
+        no_warnings(name=f"{label}, {name}", hint=diagnosis.warns)
+        if diagnosis.warns is not None
+        else contextlib.nullcontext()
+    )
     w = np.array(w0, dtype=dtype)
     iterates: list[Any] = [w.copy()]
     inputs: list[tuple[np.ndarray, np.ndarray, Any]] = []
-    changed_inputs: list[str] = []  # which of w and dw the student's function modified, and when
-    changed_state: list[int] = []  # the steps whose (plain) state the student's function modified
+    changed_inputs: list[
+        str
+    ] = []  # which of w and dw the student's function modified, and when
+    changed_state: list[
+        int
+    ] = []  # the steps whose (plain) state the student's function modified
     state: Any = None
     with watch:
         for t in range(n):
             dw = _gradient(grads, w, t, dtype)
-            w_arg, dw_arg = (w, dw) if diagnosis.modifies is not None else (w.copy(), dw.copy())
+            w_arg, dw_arg = (
+                (w, dw)
+                if diagnosis.modifies is not None
+                else (w.copy(), dw.copy())
+            )
             w_before, dw_before = w.copy(), dw.copy()
-            snapshot = _snapshot(state) if diagnosis.modifies_state is not None and is_plain(state) else None
+            snapshot = (
+                _snapshot(state)
+                if diagnosis.modifies_state is not None and is_plain(state)
+                else None
+            )
             with diagnose(call_hint, name=label):
-                new_w, new_state = _pair(call_student(student, w_arg, dw_arg, state, **_hyper(kwargs, lrs, t)),
-                                         f"{label}, step {t + 1}, {name}", call_hint)
+                new_w, new_state = _pair(
+                    call_student(
+                        student, w_arg, dw_arg, state, **_hyper(kwargs, lrs, t)
+                    ),
+                    f"{label}, step {t + 1}, {name}",
+                    call_hint,
+                )
             if diagnosis.modifies is not None:
-                changed_inputs += [f"{arg} at step {t + 1}" for arg, b, a in (("w", w_before, w_arg),
-                                                                              ("dw", dw_before, dw_arg)) if _modified(b, a)]
+                changed_inputs += [
+                    f"{arg} at step {t + 1}"
+                    for arg, b, a in (
+                        ("w", w_before, w_arg),
+                        ("dw", dw_before, dw_arg),
+                    )
+                    if _modified(b, a)
+                ]
             if snapshot is not None and not _same(snapshot, state):
                 changed_state.append(t + 1)
-            assert_shape(new_w, w0.shape, name=f"new_w after step {t + 1} ({name})", hint=call_hint)
+            assert_shape(
+                new_w,
+                w0.shape,
+                name=f"new_w after step {t + 1} ({name})",
+                hint=call_hint,
+            )
             inputs.append((w_before, dw_before, state))
             iterates.append(np.array(new_w, copy=True))
             w = np.array(new_w, dtype=dtype)
@@ -230,36 +313,86 @@ def check_steps(student: Callable[..., Any], w0: np.ndarray, grads: Gradients, e
         if diagnosis.modifies_state is not None and n >= 2:
             w_in, dw_in, old_state = inputs[-1]
             with diagnose(call_hint, name=label):
-                again, _ = _pair(call_student(student, w_in.copy(), dw_in.copy(), old_state,
-                                              **_hyper(kwargs, lrs, n - 1)), f"{label}, step {n} again, {name}", call_hint)
+                again, _ = _pair(
+                    call_student(
+                        student,
+                        w_in.copy(),
+                        dw_in.copy(),
+                        old_state,
+                        **_hyper(kwargs, lrs, n - 1),
+                    ),
+                    f"{label}, step {n} again, {name}",
+                    call_hint,
+                )
     if diagnosis.modifies is not None and changed_inputs:
-        raise fail(f"{label} modified {changed_inputs[0]} ({name}): it must leave w and dw as they were and "
-                   f"return a new array", diagnosis.modifies)
+        raise fail(
+            f"{label} modified {changed_inputs[0]} ({name}): it must leave w and dw as they were and "
+            f"return a new array",
+            diagnosis.modifies,
+        )
     if diagnosis.modifies_state is not None:
         if changed_state:
-            raise fail(f"{label} modified the state it was given at step {changed_state[0]} ({name}): it must leave "
-                       f"the state as it was and return a new one", diagnosis.modifies_state)
+            raise fail(
+                f"{label} modified the state it was given at step {changed_state[0]} ({name}): it must leave "
+                f"the state as it was and return a new one",
+                diagnosis.modifies_state,
+            )
         if n >= 2:
-            assert_shape(again, w0.shape, name=f"new_w of step {n} made again ({name})", hint=diagnosis.modifies_state)
-            if not rel_error(np.asarray(again, dtype=np.float64), np.asarray(iterates[n], dtype=np.float64)) <= tol:
-                raise fail(f"{label}: making step {n} again, from the same w, dw and the state that step {n} was "
-                           f"given, gave another result ({name}): the first call changed that state (a state must "
-                           f"be left as it was, so that it can be used again)", diagnosis.modifies_state)
+            assert_shape(
+                again,
+                w0.shape,
+                name=f"new_w of step {n} made again ({name})",
+                hint=diagnosis.modifies_state,
+            )
+            if (
+                not rel_error(
+                    np.asarray(again, dtype=np.float64),
+                    np.asarray(iterates[n], dtype=np.float64),
+                )
+                <= tol
+            ):
+                raise fail(
+                    f"{label}: making step {n} again, from the same w, dw and the state that step {n} was "
+                    f"given, gave another result ({name}): the first call changed that state (a state must "
+                    f"be left as it was, so that it can be used again)",
+                    diagnosis.modifies_state,
+                )
     if diagnosis.dtype is not None:
         for t, it in enumerate(iterates[1:], start=1):
-            assert_dtype(it, dtype, name=f"new_w after step {t} ({name})", hint=diagnosis.dtype)
+            assert_dtype(
+                it,
+                dtype,
+                name=f"new_w after step {t} ({name})",
+                hint=diagnosis.dtype,
+            )
     trajectory = np.stack([np.asarray(it) for it in iterates])
     exp = None if expected is None else np.asarray(expected)
     if exp is not None and exp.shape != trajectory.shape:
-        raise ValueError(f"expected trajectory of shape {exp.shape} for {n} steps of w of shape {w0.shape}")
+        raise ValueError(
+            f"expected trajectory of shape {exp.shape} for {n} steps of w of shape {w0.shape}"
+        )
     if diagnosis.finite is not None:
         where = None if exp is None else np.isfinite(exp.astype(np.float64))
         for t in range(1, n + 1):
-            assert_finite(trajectory[t], name=f"new_w after step {t} ({name})", hint=diagnosis.finite,
-                          where=None if where is None else where[t])
+            assert_finite(
+                trajectory[t],
+                name=f"new_w after step {t} ({name})",
+                hint=diagnosis.finite,
+                where=None if where is None else where[t],
+            )
     if diagnosis.values is not None and exp is not None:
         for t in range(1, n + 1):
-            if not rel_error(trajectory[t].astype(np.float64), exp[t].astype(np.float64)) <= tol:
-                assert_close(trajectory[t], exp[t], rtol=tol, name=f"w after step {t} of {n} ({name})",
-                             hint=diagnosis.values)
+            if (
+                not rel_error(
+                    trajectory[t].astype(np.float64), exp[t].astype(np.float64)
+                )
+                <= tol
+            ):
+                assert_close(
+                    trajectory[t],
+                    exp[t],
+                    rtol=tol,
+                    name=f"w after step {t} of {n} ({name})",
+                    hint=diagnosis.values,
+                )
     return trajectory

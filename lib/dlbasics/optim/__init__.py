@@ -23,8 +23,18 @@ from dlbasics.optim.adaptive import (
     rmsprop_step,
 )
 from dlbasics.optim.optimizer import Optimizer
-from dlbasics.optim.schedules import cosine_annealing_lr, linear_lr, step_lr, warmup_cosine_lr
-from dlbasics.optim.sgd import MomentumState, gradient_descent, momentum_step, sgd_step
+from dlbasics.optim.schedules import (
+    cosine_annealing_lr,
+    linear_lr,
+    step_lr,
+    warmup_cosine_lr,
+)
+from dlbasics.optim.sgd import (
+    MomentumState,
+    gradient_descent,
+    momentum_step,
+    sgd_step,
+)
 
 __all__ = [
     "AdagradState",

@@ -18,7 +18,9 @@ def check_step_inputs(w: FloatArray, dw: FloatArray) -> None:
     check_floating(w, "w")
     check_floating(dw, "dw")
     if dw.shape != w.shape:
-        raise ValueError(f"dw must have the shape of w, {w.shape}, got {dw.shape}")
+        raise ValueError(
+            f"dw must have the shape of w, {w.shape}, got {dw.shape}"
+        )
 
 
 def check_state(state: Any, kind: type, name: str, w: FloatArray) -> None:
@@ -26,12 +28,16 @@ def check_state(state: Any, kind: type, name: str, w: FloatArray) -> None:
     if state is None:
         return
     if not isinstance(state, kind):
-        raise TypeError(f"state must be None or a {kind.__name__}, got {type(state).__name__} "
-                        f"(pass back the state that {name} returned)")
+        raise TypeError(
+            f"state must be None or a {kind.__name__}, got {type(state).__name__} "
+            f"(pass back the state that {name} returned)"
+        )
     named: Any = state  # a NamedTuple of the step function's module
     for field, value in zip(named._fields, named):
         if isinstance(value, np.ndarray) and value.shape != w.shape:
-            raise ValueError(f"state.{field} has shape {value.shape}, but w has shape {w.shape}")
+            raise ValueError(
+                f"state.{field} has shape {value.shape}, but w has shape {w.shape}"
+            )
 
 
 def nonnegative(value: Any) -> bool:

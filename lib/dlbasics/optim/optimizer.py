@@ -89,29 +89,49 @@ class Optimizer:
     states: Mapping[str, Any]
     num_updates: int
 
-    def __init__(self, step: StepFunction, *, lr: float | Schedule, **hyperparameters: Any) -> None:
+    def __init__(
+        self,
+        step: StepFunction,
+        *,
+        lr: float | Schedule,
+        **hyperparameters: Any,
+    ) -> None:
         # fail now, as torch.optim's constructors do, rather than at the first update
         first_lr = lr(0) if callable(lr) else lr
         step(np.zeros(1), np.ones(1), None, lr=first_lr, **hyperparameters)
         self._set(step, lr, dict(hyperparameters), {}, 0)
 
-    def _set(self, step: StepFunction, lr: float | Schedule, hyperparameters: dict[str, Any],
-             states: dict[str, Any], num_updates: int) -> None:
+    def _set(
+        self,
+        step: StepFunction,
+        lr: float | Schedule,
+        hyperparameters: dict[str, Any],
+        states: dict[str, Any],
+        num_updates: int,
+    ) -> None:
         object.__setattr__(self, "step", step)
         object.__setattr__(self, "lr", lr)
-        object.__setattr__(self, "hyperparameters", MappingProxyType(hyperparameters))
+        object.__setattr__(
+            self, "hyperparameters", MappingProxyType(hyperparameters)
+        )
         object.__setattr__(self, "states", MappingProxyType(states))
         object.__setattr__(self, "num_updates", num_updates)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError(f"Optimizer is immutable: cannot set {name!r} (update() returns a new optimizer)")
+        raise AttributeError(
+            f"Optimizer is immutable: cannot set {name!r} (update() returns a new optimizer)"
+        )
 
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"Optimizer is immutable: cannot delete {name!r}")
 
     def current_lr(self) -> float:
         """The learning rate the next update will use."""
-        return float(self.lr(self.num_updates)) if callable(self.lr) else float(self.lr)
+        return (
+            float(self.lr(self.num_updates))
+            if callable(self.lr)
+            else float(self.lr)
+        )
 
     def update(
         self, params: Mapping[str, FloatArray], grads: Mapping[str, FloatArray]
@@ -133,15 +153,28 @@ class Optimizer:
             This optimizer after the update: new states, ``num_updates + 1``. ``self`` is unchanged.
         """
         if set(params) != set(grads):
-            raise ValueError(f"params and grads must have the same names, got {sorted(params)} and {sorted(grads)}")
+            raise ValueError(
+                f"params and grads must have the same names, got {sorted(params)} and {sorted(grads)}"
+            )
         lr = self.current_lr()
         new_params: dict[str, FloatArray] = {}
         new_states: dict[str, Any] = {}
         for name, w in params.items():
             new_params[name], new_states[name] = self.step(
-                w, grads[name], self.states.get(name), lr=lr, **self.hyperparameters)
+                w,
+                grads[name],
+                self.states.get(name),
+                lr=lr,
+                **self.hyperparameters,
+            )
         new = object.__new__(Optimizer)
-        new._set(self.step, self.lr, dict(self.hyperparameters), new_states, self.num_updates + 1)
+        new._set(
+            self.step,
+            self.lr,
+            dict(self.hyperparameters),
+            new_states,
+            self.num_updates + 1,
+        )
         return new_params, new
 
     def __repr__(self) -> str:

@@ -101,7 +101,12 @@ def cosine_annealing_lr(
 
 
 def linear_lr(
-    t: int, *, lr: float, start_factor: float = 1.0 / 3, end_factor: float = 1.0, total_iters: int = 5
+    t: int,
+    *,
+    lr: float,
+    start_factor: float = 1.0 / 3,
+    end_factor: float = 1.0,
+    total_iters: int = 5,
 ) -> float:
     r"""Linear warm-up (or decay): the factor goes linearly from ``start_factor`` to ``end_factor``.
 
@@ -141,12 +146,19 @@ def linear_lr(
     """
     _check_t(t)
     if not 0 < start_factor <= 1:
-        raise ValueError("Starting multiplicative factor expected to be greater than 0 and less or equal to 1.")
+        raise ValueError(
+            "Starting multiplicative factor expected to be greater than 0 and less or equal to 1."
+        )
     if not 0 <= end_factor <= 1:
-        raise ValueError("Ending multiplicative factor expected to be between 0 and 1.")
+        raise ValueError(
+            "Ending multiplicative factor expected to be between 0 and 1."
+        )
     if total_iters < 1:
         raise ValueError(f"Invalid total_iters: {total_iters}")
-    return lr * (start_factor + (end_factor - start_factor) * min(t, total_iters) / total_iters)
+    return lr * (
+        start_factor
+        + (end_factor - start_factor) * min(t, total_iters) / total_iters
+    )
 
 
 def warmup_cosine_lr(
@@ -198,7 +210,20 @@ def warmup_cosine_lr(
     if warmup_steps < 1:
         raise ValueError(f"Invalid warmup_steps: {warmup_steps}")
     if total_steps <= warmup_steps:
-        raise ValueError(f"total_steps must exceed warmup_steps, got {total_steps} <= {warmup_steps}")
+        raise ValueError(
+            f"total_steps must exceed warmup_steps, got {total_steps} <= {warmup_steps}"
+        )
     if t < warmup_steps:
-        return linear_lr(t, lr=lr, start_factor=start_factor, end_factor=1.0, total_iters=warmup_steps)
-    return cosine_annealing_lr(t - warmup_steps, lr=lr, t_max=total_steps - warmup_steps, eta_min=eta_min)
+        return linear_lr(
+            t,
+            lr=lr,
+            start_factor=start_factor,
+            end_factor=1.0,
+            total_iters=warmup_steps,
+        )
+    return cosine_annealing_lr(
+        t - warmup_steps,
+        lr=lr,
+        t_max=total_steps - warmup_steps,
+        eta_min=eta_min,
+    )

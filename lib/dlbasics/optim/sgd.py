@@ -161,8 +161,9 @@ def sgd_step(
     check_lr(lr)
     check_weight_decay(weight_decay)
     if state is not None:
-        raise TypeError("sgd_step keeps no state: pass None, "
-                        f"got {type(state).__name__}")
+        raise TypeError(
+            f"sgd_step keeps no state: pass None, got {type(state).__name__}"
+        )
     g = dw + weight_decay * w if weight_decay != 0 else dw
     new_w = w - lr * g
     return new_w.astype(w.dtype), None
@@ -252,11 +253,12 @@ def momentum_step(
     check_weight_decay(weight_decay)
     if nesterov and not momentum > 0:
         raise ValueError(
-            "Nesterov momentum requires a momentum and zero dampening")
+            "Nesterov momentum requires a momentum and zero dampening"
+        )
     check_state(state, MomentumState, "momentum_step", w)
     g = dw + weight_decay * w if weight_decay != 0 else dw
     if state is None:
-        buf = g.astype(w.dtype)             # a copy: never an alias of dw
+        buf = g.astype(w.dtype)  # a copy: never an alias of dw
     else:
         buf = (momentum * state.momentum_buffer + g).astype(w.dtype)
     d = g + momentum * buf if nesterov else buf
