@@ -14,16 +14,17 @@ def test_mypy_strict_is_clean() -> None:
     assert proc.returncode == 0, f"mypy --strict reported problems:\n{proc.stdout}{proc.stderr}"
 
 
-def test_ruff_lint_is_clean() -> None:
-    """The Python of lib/, tests/, scripts/ and _ext/ passes the linter's rules (pyproject.toml, [tool.ruff]):
-    unused or missing names, import order, bugbear's likely bugs. The formatter is not enforced: the
-    functions the chapters print are wrapped by hand to the book's code box."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format", "concise", "."],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 0, (
-        f"ruff check reported problems (ruff check --fix repairs most):\n{proc.stdout}{proc.stderr}"
-    )
+def test_ruff_lint_and_format_are_clean() -> None:
+    """The Python of lib/, tests/, scripts/ and _ext/ passes the linter's rules (pyproject.toml, [tool.ruff]:
+    unused or missing names, import order, bugbear's likely bugs) and is formatted (lib/dlbasics at 79
+    columns, the width of the book's code box: lib/dlbasics/ruff.toml)."""
+    for args, fix in (
+        (["check", "--output-format", "concise"], "ruff check --fix"),
+        (["format", "--check"], "ruff format"),
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "ruff", *args, "--no-cache", "."], cwd=ROOT, capture_output=True, text=True
+        )
+        assert proc.returncode == 0, (
+            f"ruff {args[0]} reported problems ({fix} repairs most):\n{proc.stdout}{proc.stderr}"
+        )

@@ -44,6 +44,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -144,8 +145,8 @@ def build_command(
     readable: list[Path],
     limits: Limits,
     uid: int | None,
-    data: list[Path] = (),
-) -> list[str]:  # type: ignore[assignment]
+    data: Sequence[Path] = (),
+) -> list[str]:
     """The command line that runs ``inner`` in the sandbox: only ``readable`` (besides /usr and the
     loader's files) is visible, read-only; ``data`` files are bound read-only into the working folder."""
     mb = 1024 * 1024
