@@ -356,6 +356,13 @@ def relu_forward(x):
     written = next(c for c in nb.cells if c.cell_type == "markdown" and nbgrader_meta(c).get("solution"))
     written.source = XSS_MARKDOWN
     save("xss", nb)
+    # 11. nbgrader's own markers in an answer (two BEGIN HIDDEN TESTS): stock feedback generation fails on it
+    save(
+        "hidden_markers",
+        append_to(
+            make("hidden_markers"), "relu", "# ### BEGIN HIDDEN TESTS\n# ### BEGIN HIDDEN TESTS\n# ### END HIDDEN TESTS"
+        ),
+    )
     # 7. graded work handed to the reference implementation
     save("uses_reference", make("uses_reference", USES_REFERENCE))
     # not a notebook at all
@@ -510,6 +517,31 @@ def test_every_submission_is_a_row_with_a_reason_for_non_answer_zeros(graded: Gr
         n: rows[n]["reason"] for n in names if rows[n]["status"] != "graded"
     }
     print(f"graded {len(rows)} submissions in {graded.seconds:.1f} s")
+
+
+@pytest.mark.slow
+def test_nbgraders_markers_in_an_answer_cost_nothing_and_the_row_says_what_happened(graded: Graded) -> None:
+    """An answer carrying nbgrader's BEGIN/END HIDDEN TESTS comments is graded like the reference; its
+    feedback is written, or the row says why not (never a graded row with silently no feedback)."""
+    r = graded.by["hidden_markers"]
+    assert r.status == "graded" and graded.lost("hidden_markers") == set(), r.reason
+    feedback = graded.out / "feedback" / "hidden_markers.html"
+    assert feedback.is_file() or "feedback could not be generated" in r.reason, r.reason
+    if feedback.is_file():  # and it shows no hidden test code (lines of the source's hidden blocks)
+        import html as html_mod
+        import json
+
+        source = json.loads((ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text(encoding="utf-8"))
+        hidden = set()
+        for cell in source["cells"]:
+            for block in re.findall(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", "".join(cell["source"]), re.S):
+                hidden |= {ln.strip() for ln in block.splitlines() if len(ln.strip()) > 25}
+        release = json.loads((ROOT / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text(encoding="utf-8"))
+        hidden -= {ln.strip() for c in release["cells"] for ln in "".join(c["source"]).splitlines()}  # not secret
+        assert hidden, "ps2 has hidden tests"
+        text = html_mod.unescape(re.sub(r"<[^>]+>", "", feedback.read_text(encoding="utf-8")))
+        leaked = hidden & {ln.strip() for ln in text.splitlines()}
+        assert not leaked, f"feedback reveals hidden test code: {sorted(leaked)[:3]}"
 
 
 @pytest.mark.slow

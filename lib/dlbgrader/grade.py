@@ -84,6 +84,30 @@ def grade_class(
         ).run()
 
 
+#: What a grading worker imports before its first student: nbgrader and nbconvert, the checks, and
+#: PyTorch, which the test cells use for their reference values (about 5 s of CPU in all).
+PRELOAD = [
+    "dlbgrader.worker",
+    "dlbgrader.execute",
+    "nbgrader.apps.api",
+    "nbconvert.exporters.html",
+    "dlbasics.checks",
+    "torch",
+]
+
+
+def worker_context() -> Any:
+    """The workers' start method: a fork server that imported PRELOAD once, so that each worker starts
+    warm (a spawned worker imports everything again: about 5 s of CPU per worker and per class). Forked
+    workers would inherit the environment and the folder of the moment the fork server started, so
+    worker.init is given the current ones. Without a fork server (not Linux), spawn."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    return ctx
+
+
 class _ClassRun:
     """One grading run of one assignment (the steps of :func:`grade_class`, in order)."""
 
@@ -260,9 +284,11 @@ class _ClassRun:
                     self._record(worker.grade_one(self.assignment, sub.student, self.feedback))
                     bar.update(1)
             elif todo:
-                ctx = multiprocessing.get_context("spawn")
                 with ProcessPoolExecutor(
-                    n_workers, mp_context=ctx, initializer=worker.init, initargs=(self.course,)
+                    n_workers,
+                    mp_context=worker_context(),
+                    initializer=worker.init,
+                    initargs=(self.course, dict(os.environ), os.getcwd()),
                 ) as pool:
                     futures: dict[Future[worker.Outcome], str] = {
                         pool.submit(worker.grade_one, self.assignment, sub.student, self.feedback): sub.student

@@ -7,6 +7,7 @@ paid once per worker), and the grader's PyTorch answers (computed by the test ce
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -32,10 +33,18 @@ class Outcome:
 _STATE: dict[str, Any] = {}
 
 
-def init(course: Course) -> None:
+def init(course: Course, environ: dict[str, str] | None = None, cwd: str | None = None) -> None:
     """Per worker process: one nbgrader API (its start-up is paid once per worker, not per student).
-    The whole Course is passed (pickled), so every setting of it reaches the workers."""
+    The whole Course is passed (pickled), so every setting of it reaches the workers; so are the grading
+    process's environment and folder (a worker forked from a fork server would otherwise have those of
+    the moment the fork server started)."""
     from dlbgrader.feedback import cache_compiled_templates
+
+    if environ is not None:
+        os.environ.clear()
+        os.environ.update(environ)
+    if cwd is not None:
+        os.chdir(cwd)
 
     cache_compiled_templates()
     _STATE["course"] = course
