@@ -438,6 +438,8 @@ def test_duplicated_tests_do_not_count_twice(graded: Graded) -> None:
 @pytest.mark.slow
 def test_endless_answer_loses_only_the_tests_that_call_it(graded: Graded) -> None:
     assert graded.lost("endless_relu") == set(RELU_TESTS)
+    reason = graded.by["endless_relu"].reason
+    assert "did not finish within the time limit" in reason, f"the row says why the tests failed: {reason!r}"
 
 
 @pytest.mark.slow

@@ -413,6 +413,13 @@ class DrivenExecute(Execute):  # type: ignore[misc]
             ename, evalue = error
             evalue = evalue[:5000]
             outputs.append(new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]))
+            if ename == "CallTimeout" and not channel.lost:
+                # a student's function that outlived the test cell's time limit (and was interrupted): the
+                # test failed like any other, and the row says why (once per message: a capstone's later
+                # tests re-raise the same record)
+                detail = evalue.splitlines()[0][:300] if evalue else "a call ran out of time"
+                if not any(p.kind == "timeout" and p.detail == detail for p in self._report.problems):
+                    self._problem(cell, index, "timeout", detail)
             if channel.lost:
                 kind: Problem = "hung" if "did not stop" in channel.lost else "killed"
                 self._problem(
